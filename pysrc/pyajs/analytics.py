@@ -1,0 +1,282 @@
+"""The Analytics object: Segment's API with Pythonic names, on the pure core.
+
+Everything the browser provides comes in through a ``Platform`` (see ``platform.py``), so the
+same object runs under CPython in the tests and in the page under Pyodide::
+
+    from pyajs import analytics
+
+    analytics.identify("user-42", {"plan": "pro"})
+    analytics.track("Signed Up", {"source": "ad"})
+    print(analytics.user().anonymous_id())
+
+Calls from Python are checked strictly: a wrong type raises ``TypeError`` with a message
+that names the argument. Calls from JavaScript come through ``jscalls``, which accepts
+Segment's flexible argument forms first.
+"""
+
+from .delivery import Delivery, Endpoint
+from .emitter import Emitter
+from .events import EventFactory
+from .identity import Group, User
+from .version import LIBRARY_NAME, __version__
+
+_UNSET = object()
+CALLBACK_TIMEOUT_MS = 1000
+
+
+def _need_str(method: str, name: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("%s: %s must be a non-empty str, got %s %r" % (
+            method, name, type(value).__name__, value))
+    return value
+
+
+def _opt_dict(method: str, name: str, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError("%s: %s must be a dict or None, got %s" % (
+            method, name, type(value).__name__))
+    return value
+
+
+def _opt_str(method: str, name: str, value):
+    if value is not None and not isinstance(value, str):
+        raise TypeError("%s: %s must be a str or None, got %s %r" % (
+            method, name, type(value).__name__, value))
+    return value
+
+
+def _callback(method: str, fn):
+    if fn is not None and not callable(fn):
+        raise TypeError("%s: callback must be callable, got %s" % (method, type(fn).__name__))
+    return fn
+
+
+class Analytics:
+    """One write key's analytics: identity, event building, delivery and listeners."""
+
+    def __init__(self, write_key: str, platform, options: dict | None = None):
+        _need_str("Analytics()", "write_key", write_key)
+        options = dict(options or {})
+        self.write_key = write_key
+        self.options = options
+        self.platform = platform
+        self.warn = platform.warn
+        self.emitter = Emitter(self.warn)
+        self._user = User(platform.id_storage, platform.user_traits_storage)
+        self._group = Group(platform.id_storage, platform.group_traits_storage)
+        env = platform.environment()
+        env["library"] = {"name": LIBRARY_NAME, "version": __version__}
+        self.factory = EventFactory(write_key, env, options.get("integrations"),
+                                    clock=platform.now_ms)
+        self.delivery = Delivery(Endpoint(options.get("apiHost") or platform.default_api_host,
+                                          options.get("protocol") or "https"),
+                                 write_key, platform.send, self.warn, clock=platform.now_ms)
+        self.initialized = False
+        self._ready = False
+        self._ready_callbacks = []
+        self._middleware = []
+        self.debug_enabled = False
+
+    # -- identity -----------------------------------------------------------------------
+    def user(self) -> User:
+        """The visitor: ``id()``, ``anonymous_id()``, ``traits()``."""
+        return self._user
+
+    def set_anonymous_id(self, anonymous_id: str | None = None) -> str | None:
+        """Set (and persist) the anonymous id; with no argument, return it."""
+        if anonymous_id is None:
+            return self._user.anonymous_id()
+        _need_str("set_anonymous_id()", "anonymous_id", anonymous_id)
+        return self._user.anonymous_id(anonymous_id)
+
+    def reset(self) -> None:
+        """Forget the user and group: ids and traits leave every store."""
+        self._user.reset()
+        self._group.reset()
+        self.emitter.emit("reset")
+
+    # -- events -------------------------------------------------------------------------
+    def track(self, event: str, properties: dict | None = None, options: dict | None = None,
+              callback=None, *, _snapshot=None, _at=None) -> dict:
+        """Record that the visitor did ``event``."""
+        _need_str("track()", "event", event)
+        properties = _opt_dict("track()", "properties", properties)
+        options = _opt_dict("track()", "options", options)
+        return self._send("track", {"event": event, "properties": properties}, options,
+                          _callback("track()", callback), _snapshot, _at,
+                          emit_args=(event, properties, options))
+
+    def page(self, category: str | None = None, name: str | None = None,
+             properties: dict | None = None, options: dict | None = None, callback=None,
+             *, _snapshot=None, _at=None) -> dict:
+        """Record a page view (``page(name)`` or ``page(category, name)``)."""
+        return self._page_like("page", category, name, properties, options, callback,
+                               _snapshot, _at)
+
+    def screen(self, category: str | None = None, name: str | None = None,
+               properties: dict | None = None, options: dict | None = None, callback=None,
+               *, _snapshot=None, _at=None) -> dict:
+        """Record a screen view (for app-like pages)."""
+        return self._page_like("screen", category, name, properties, options, callback,
+                               _snapshot, _at)
+
+    def _page_like(self, kind, category, name, properties, options, callback, snapshot, at):
+        method = kind + "()"
+        _opt_str(method, "category", category)
+        _opt_str(method, "name", name)
+        properties = _opt_dict(method, "properties", properties)
+        options = _opt_dict(method, "options", options)
+        fields = {}
+        if category is not None:
+            fields["category"] = category
+        if name is not None:
+            fields["name"] = name
+        fields["properties"] = dict(properties)
+        if kind == "screen" and category is not None:
+            fields["properties"].setdefault("category", category)
+        return self._send(kind, fields, options, _callback(method, callback), snapshot, at,
+                          emit_args=(category, name, properties, options))
+
+    def identify(self, user_id: str | None = None, traits: dict | None = None,
+                 options: dict | None = None, callback=None, *, _snapshot=None,
+                 _at=None) -> dict:
+        """Say who the visitor is; traits are merged for the same user, replaced for a new one."""
+        _opt_str("identify()", "user_id", user_id)
+        traits = _opt_dict("identify()", "traits", traits)
+        options = _opt_dict("identify()", "options", options)
+        callback = _callback("identify()", callback)
+        self._user.identify(user_id or self._user.id(), traits)  # no id: the current one
+        return self._send("identify", {"traits": self._user.traits()}, options, callback,
+                          _snapshot, _at, emit_args=(user_id, traits, options))
+
+    def group(self, group_id=_UNSET, traits: dict | None = None, options: dict | None = None,
+              callback=None, *, _snapshot=None, _at=None):
+        """With no argument, the Group; otherwise associate the visitor with a group."""
+        if group_id is _UNSET:
+            return self._group
+        _opt_str("group()", "group_id", group_id)
+        traits = _opt_dict("group()", "traits", traits)
+        options = _opt_dict("group()", "options", options)
+        callback = _callback("group()", callback)
+        self._group.identify(group_id or self._group.id(), traits)
+        gid = self._group.id()
+        if gid is None:
+            raise ValueError("group(): no group id given and none stored")
+        return self._send("group", {"groupId": gid, "traits": self._group.traits()}, options,
+                          callback, _snapshot, _at, emit_args=(group_id, traits, options))
+
+    def alias(self, to: str, previous_id: str | None = None, options: dict | None = None,
+              callback=None, *, _snapshot=None, _at=None) -> dict:
+        """Link ``previous_id`` (default: the current user id, else the anonymous id) to
+        the new id ``to``."""
+        _need_str("alias()", "to", to)
+        _opt_str("alias()", "previous_id", previous_id)
+        options = _opt_dict("alias()", "options", options)
+        callback = _callback("alias()", callback)
+        previous = previous_id or self._user.id() or self._user.anonymous_id()
+        return self._send("alias", {"previousId": previous}, options, callback, _snapshot, _at,
+                          emit_args=(to, previous_id, options), user_id=to)
+
+    def _persist_option_anonymous_id(self, options: dict) -> None:
+        anon = options.get("anonymousId")
+        if anon:
+            if not isinstance(anon, str):
+                raise TypeError("options.anonymousId must be a str, got %s" % (
+                    type(anon).__name__))
+            self._user.anonymous_id(anon)
+
+    def _send(self, kind, fields, options, callback, snapshot, at, emit_args, user_id=_UNSET):
+        self._persist_option_anonymous_id(options)
+        if user_id is _UNSET:
+            user_id = self._user.id()
+        event = self.factory.build(kind, fields, options,
+                                   snapshot or self.platform.page_snapshot(),
+                                   user_id, self._user.anonymous_id(), at)
+        self._run_middleware(event, lambda final: self._deliver(final, callback, emit_args))
+        return event
+
+    # -- middleware and delivery --------------------------------------------------------
+    def add_source_middleware(self, fn) -> None:
+        """``fn(payload, next)``: call ``next(payload)`` to go on (a changed dict is sent),
+        don't call it to drop the event."""
+        if not callable(fn):
+            raise TypeError("add_source_middleware(): middleware must be callable")
+        self._middleware.append(fn)
+
+    def _run_middleware(self, event, finish, index=0):
+        if index >= len(self._middleware):
+            finish(event)
+            return
+        fn = self._middleware[index]
+
+        def next_(payload=None):
+            self._run_middleware(event if payload is None else payload, finish, index + 1)
+
+        try:
+            fn(event, next_)
+        except Exception as exc:
+            self.warn("pyajs: source middleware raised %s: %s; the event goes on unchanged" % (
+                type(exc).__name__, exc))
+            next_(event)
+
+    def _deliver(self, event, callback, emit_args):
+        state = {"called": False}
+
+        def finish(*_):
+            if state["called"]:
+                return
+            state["called"] = True
+            if callback is not None:
+                try:
+                    callback(event)
+                except Exception as exc:
+                    self.warn("pyajs: a %s callback raised %s: %s" % (
+                        event["type"], type(exc).__name__, exc))
+
+        def done(ok, status, error):
+            if ok:
+                self.emitter.emit(event["type"], *emit_args)
+            else:
+                self.emitter.emit("error", {"code": "delivery_failure", "reason": error or status,
+                                            "event": event})
+            finish()
+
+        if callback is not None:
+            self.platform.set_timeout(finish, CALLBACK_TIMEOUT_MS)
+        self.delivery.deliver(event, done)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def on(self, name: str, fn) -> None:
+        _need_str("on()", "name", name)
+        self.emitter.on(name, _callback("on()", fn))
+
+    def once(self, name: str, fn) -> None:
+        _need_str("once()", "name", name)
+        self.emitter.once(name, _callback("once()", fn))
+
+    def off(self, name: str, fn=None) -> None:
+        self.emitter.off(name, fn)
+
+    def ready(self, callback=None) -> None:
+        """Run ``callback()`` once pyajs is ready (at once if it already is)."""
+        _callback("ready()", callback)
+        if callback is None:
+            return
+        if self._ready:
+            callback()
+        else:
+            self._ready_callbacks.append(callback)
+
+    def mark_ready(self) -> None:
+        self._ready = True
+        callbacks, self._ready_callbacks = self._ready_callbacks, []
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception as exc:
+                self.warn("pyajs: a ready callback raised %s: %s" % (type(exc).__name__, exc))
+
+    def debug(self, enabled: bool = True) -> None:
+        self.debug_enabled = bool(enabled)

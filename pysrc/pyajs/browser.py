@@ -1,0 +1,181 @@
+"""The browser edge (Pyodide): cookies, localStorage, fetch, timers and ``window.analytics``.
+
+Everything here is a thin adapter: the rules live in the pure modules. Values cross the
+JavaScript boundary as JSON text (see ``web/pyajs.js``), which keeps the adapter small and
+the same for every Python runtime; functions cross as proxies.
+
+    analytics = start()   # done once, by ``import pyajs`` in the page
+"""
+
+import json
+
+import js
+from pyodide.ffi import create_once_callable, create_proxy
+
+from .analytics import Analytics
+from .codec import dumps
+from .jscalls import JsApi
+from .storage import build_storages
+from .version import __version__
+
+_FN = "__pyajs_fn__"
+_keep = []  # proxies handed to JavaScript for the page's lifetime
+
+
+def warn(message: str) -> None:
+    js.console.warn(message)
+
+
+class DocumentCookie:
+    """``document.cookie`` as a jar (``read`` / ``write``)."""
+
+    def read(self) -> str:
+        return js.document.cookie
+
+    def write(self, text: str) -> None:
+        js.document.cookie = text
+
+
+class BrowserLocalStorage:
+    """``localStorage`` with ``getItem`` answering None (not JavaScript's null) for a
+    missing key."""
+
+    def __init__(self, ls):
+        self.ls = ls
+
+    def getItem(self, key):  # noqa: N802 - the DOM's names, so tests can use a dict fake
+        value = self.ls.getItem(key)
+        return value if isinstance(value, str) else None
+
+    def setItem(self, key, value):  # noqa: N802
+        self.ls.setItem(key, value)
+
+    def removeItem(self, key):  # noqa: N802
+        self.ls.removeItem(key)
+
+
+class BrowserPlatform:
+    """What ``Analytics`` needs from the page, implemented with the browser's APIs."""
+
+    def __init__(self, helpers, api_host: str, cookie_options):
+        self.helpers = helpers
+        self.default_api_host = api_host
+        self.warn = warn
+        location = js.location
+        try:
+            local = js.window.localStorage
+            local = BrowserLocalStorage(local) if local else None
+        except Exception:  # a sandboxed frame or disabled storage throws on access
+            local = None
+        ids, user_traits, group_traits, self.cookie_attrs = build_storages(
+            DocumentCookie(), local, location.hostname, location.protocol == "https:",
+            cookie_options, warn, self.now_ms)
+        self.id_storage = ids
+        self.user_traits_storage = user_traits
+        self.group_traits_storage = group_traits
+
+    def now_ms(self) -> int:
+        return int(js.Date.now())
+
+    def environment(self) -> dict:
+        nav = js.navigator
+        env = {"userAgent": nav.userAgent, "locale": nav.language}
+        try:
+            env["timezone"] = js.Intl.DateTimeFormat.new().resolvedOptions().timeZone
+        except Exception:
+            pass
+        return env
+
+    def page_snapshot(self) -> dict:
+        return json.loads(self.helpers.snapshot())
+
+    def send(self, url: str, headers: dict, body: str, done, keepalive: bool = False) -> None:
+        self.helpers.send(url, dumps(headers), body, keepalive,
+                          create_once_callable(lambda status, retry_after, error: done(
+                              int(status), retry_after, error)))
+
+    def set_timeout(self, fn, ms: int) -> None:
+        js.setTimeout(create_once_callable(fn), ms)
+
+
+class JsFunction:
+    """A JavaScript function as a Python callable: arguments go across as JSON."""
+
+    def __init__(self, helpers, fn):
+        self.helpers = helpers
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.helpers.callWithJson(self.fn, dumps(list(args)))
+
+
+def _with_functions(value, helpers, fns):
+    """Replace ``{"__pyajs_fn__": i}`` placeholders with callables, in place."""
+    if isinstance(value, dict):
+        if len(value) == 1 and _FN in value:
+            return JsFunction(helpers, fns[value[_FN]])
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                value[k] = _with_functions(v, helpers, fns)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, (dict, list)):
+                value[i] = _with_functions(v, helpers, fns)
+    return value
+
+
+def _snapshot(snap):
+    if not isinstance(snap, dict):
+        return None
+    snap.pop("__t", None)
+    snap.pop("ts", None)
+    return snap
+
+
+def start() -> Analytics:
+    """Create the page's Analytics from the snippet's ``load()``, install the live
+    ``window.analytics``, replay the buffered calls, then run ``ready`` callbacks."""
+    helpers = js.window.__pyajs
+    config = json.loads(helpers.loadConfig())
+    options = config.get("options") or {}
+    if not isinstance(options, dict):
+        warn("pyajs: analytics.load(): options must be an object; ignored")
+        options = {}
+    write_key = config.get("writeKey")
+    if not isinstance(write_key, str) or not write_key:
+        warn("pyajs: analytics.load() was called without a writeKey; the collector will "
+             "refuse the events")
+        write_key = "(missing)"
+    segment = (options.get("integrations") or {}).get("Segment.io")
+    if isinstance(segment, dict):
+        options.setdefault("apiHost", segment.get("apiHost"))
+        options.setdefault("protocol", segment.get("protocol"))
+    platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"))
+    analytics = Analytics(write_key, platform, options)
+    api = JsApi(analytics)
+
+    fns = js.Array.new()
+    queue = json.loads(helpers.takeQueue(fns))
+
+    def core(method, args_json, call_fns, snap_json, at):
+        args = _with_functions(json.loads(args_json), helpers, call_fns)
+        snap = json.loads(snap_json) if snap_json else None
+        result = api.call(method, args, snap, int(at) if at else None)
+        return None if result is None else dumps(result)
+
+    proxy = create_proxy(core)
+    _keep.append(proxy)
+    helpers.install(proxy, __version__)
+    analytics.initialized = True
+
+    calls = _with_functions(queue, helpers, fns)
+    first = [c for c in calls if c[0] == "setAnonymousId"]
+    first += [c for c in calls if c[0] == "on"]
+    rest = [c for c in calls if c[0] not in ("setAnonymousId", "on")]
+    for method, args, snap, at in first:
+        api.call(method, args, _snapshot(snap), int(at) if at else None)
+    analytics.user().anonymous_id()  # made (and stored) at initialization, before any event
+    for method, args, snap, at in rest:
+        api.call(method, args, _snapshot(snap), int(at) if at else None)
+    analytics.mark_ready()
+    return analytics

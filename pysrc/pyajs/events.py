@@ -1,0 +1,103 @@
+"""Building events in the shape of Segment's HTTP Tracking API.
+
+The factory turns one call (its type, fields, options and page snapshot) into the dict that
+is posted; identity is stamped from the User at call time, so an event describes the visitor
+as they were when it was called, even if it is sent later.
+
+Options follow Analytics.js: ``integrations`` is merged over the load-time integrations;
+``anonymousId``, ``userId``, ``timestamp`` and ``messageId`` override the event's own;
+``context`` is merged into the event's context (``context.page`` field by field); ``traits``
+and every other key land in ``context``.
+"""
+
+from .clock import iso_utc, now_ms
+from .ids import message_id
+from .page import PAGE_FIELDS, campaign, page_context
+
+_TOP_LEVEL = ("anonymousId", "userId", "timestamp", "messageId")
+_LETTER = {"track": "t", "page": "p", "identify": "i", "group": "g", "alias": "a",
+           "screen": "s"}
+
+
+def endpoint_letter(event_type: str) -> str:
+    """``track`` → ``t``: the tracking API path of each event type."""
+    return _LETTER[event_type]
+
+
+def bool_integrations(integrations) -> dict:
+    """Load-time integrations as every event carries them: a settings object means ``True``."""
+    if not isinstance(integrations, dict):
+        return {}
+    return {k: (v if isinstance(v, bool) else bool(v)) for k, v in integrations.items()}
+
+
+class EventFactory:
+    """Makes Segment events for one write key and one browser environment."""
+
+    def __init__(self, write_key: str, env: dict, integrations: dict | None = None,
+                 clock=now_ms):
+        self.write_key = write_key
+        self.env = env  # library, userAgent, locale, timezone (fixed for the page's life)
+        self.integrations = bool_integrations(integrations or {})
+        self.clock = clock
+
+    def build(self, event_type: str, fields: dict, options: dict, snapshot: dict,
+              user_id, anonymous_id: str, at_ms: int | None = None) -> dict:
+        """One event; ``fields`` are the type's own (``event``, ``properties``, …)."""
+        at = self.clock() if at_ms is None else at_ms
+        page = page_context(snapshot)
+        context = {"library": dict(self.env["library"]), "page": page}
+        for key in ("userAgent", "locale", "timezone"):
+            if self.env.get(key) is not None:
+                context[key] = self.env[key]
+        utm = campaign(page["search"])
+        if utm:
+            context["campaign"] = utm
+        if event_type == "page":
+            props = fields.get("properties")
+            merged = {k: page[k] for k in PAGE_FIELDS}
+            if fields.get("name"):
+                merged["name"] = fields["name"]
+            if fields.get("category"):
+                merged["category"] = fields["category"]
+            merged.update(props or {})
+            fields = dict(fields)
+            fields["properties"] = merged
+            for k in PAGE_FIELDS:
+                if k in merged:
+                    page[k] = merged[k]
+        integrations = dict(self.integrations)
+        top = {}
+        for key, value in options.items():
+            if value is None:
+                continue
+            if key == "integrations":
+                if isinstance(value, dict):
+                    integrations.update(value)
+            elif key in _TOP_LEVEL:
+                top[key] = value
+            elif key == "context":
+                if isinstance(value, dict):
+                    for ck, cv in value.items():
+                        if ck == "page" and isinstance(cv, dict):
+                            page.update(cv)
+                        else:
+                            context[ck] = cv
+            else:
+                context[key] = value
+        event = {"type": event_type}
+        event.update(fields)
+        event["userId"] = user_id
+        event["anonymousId"] = anonymous_id
+        event["context"] = context
+        event["integrations"] = integrations
+        event["timestamp"] = iso_utc(at)
+        event["messageId"] = message_id(at)
+        for key, value in top.items():
+            if key == "timestamp" and isinstance(value, (int, float)):
+                value = iso_utc(int(value))
+            if key == "userId" and user_id is not None and event_type != "alias":
+                continue  # the stored user id wins, as in Analytics.js
+            event[key] = value
+        event["writeKey"] = self.write_key
+        return event

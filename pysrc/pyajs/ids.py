@@ -1,0 +1,46 @@
+"""Random identifiers: UUID v4 anonymous ids and message ids.
+
+No ``uuid`` module (MicroPython lacks it): 16 random bytes get the version and variant bits
+set by hand. Under Pyodide ``os.urandom`` reads the browser's ``crypto.getRandomValues``;
+``set_random_source`` lets another runtime plug in its own cryptographic source.
+
+    >>> len(uuid4())
+    36
+"""
+
+import os
+
+_HEX = "0123456789abcdef"
+_source = None
+_pool = b""
+_POOL_SIZE = 512
+
+
+def set_random_source(fn) -> None:
+    """Use ``fn(n) -> bytes`` for randomness (it must be cryptographically strong)."""
+    global _source, _pool
+    _source = fn
+    _pool = b""
+
+
+def random_bytes(n: int) -> bytes:
+    """``n`` random bytes, drawn from a pool refilled in blocks (one source call per 32 ids)."""
+    global _pool
+    if len(_pool) < n:
+        _pool = (_source or os.urandom)(max(_POOL_SIZE, n))
+    out, _pool = _pool[:n], _pool[n:]
+    return out
+
+
+def uuid4() -> str:
+    """A random RFC 4122 version 4 UUID, lower-case, ``xxxxxxxx-xxxx-4xxx-[89ab]xxx-…``."""
+    b = bytearray(random_bytes(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = "".join(_HEX[x >> 4] + _HEX[x & 15] for x in b)
+    return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+
+
+def message_id(now_ms: int) -> str:
+    """``pyajs-<epoch ms>-<uuid v4>``: the shape of analytics-next's ``ajs-next-…`` ids."""
+    return "pyajs-%d-%s" % (now_ms, uuid4())

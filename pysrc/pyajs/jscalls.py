@@ -1,0 +1,183 @@
+"""``window.analytics`` calls, routed to the Python API.
+
+The browser binding turns each JavaScript call into ``(method, args, snapshot, at)`` with
+plain Python values (functions become Python callables), and ``JsApi.call`` does the rest:
+Segment's flexible argument forms, then the strict Python API. A call that cannot be made
+is reported with one console warning naming the method and the problem; it never throws
+into the page and never stops the calls after it.
+
+    >>> api = JsApi(analytics)                                     # doctest: +SKIP
+    >>> api.call("track", ["Clicked", {"id": 3}], snapshot, 1700000000000)  # doctest: +SKIP
+"""
+
+from .arguments import (CallError, describe, resolve_alias, resolve_identity, resolve_page,
+                        resolve_track)
+
+EVENT_METHODS = ("track", "page", "screen", "identify", "group", "alias")
+# Classic analytics.js methods that pyajs accepts but does not implement (yet): a warning.
+UNSUPPORTED = ("trackSubmit", "trackClick", "trackLink", "trackForm", "pageview",
+               "addIntegrationMiddleware", "addDestinationMiddleware", "register")
+
+
+class JsApi:
+    def __init__(self, analytics):
+        self.a = analytics
+        self.warn = analytics.warn
+
+    def call(self, method: str, args: list, snapshot=None, at=None):
+        """Run one call; returns what the method returns (JSON-able) or None on error."""
+        try:
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is None:
+                if method in UNSUPPORTED:
+                    self.warn("pyajs: analytics.%s() is not supported; the call was ignored"
+                              % method)
+                else:
+                    self.warn("pyajs: analytics.%s is not a function pyajs knows; ignored"
+                              % method)
+                return None
+            return handler(args, snapshot, at)
+        except (CallError, TypeError, ValueError) as exc:
+            self.warn("pyajs: analytics.%s(): %s" % (_shown(method), _strip_method(str(exc))))
+        except Exception as exc:  # a bug of ours must not break the page either
+            self.warn("pyajs: analytics.%s() failed: %s: %s" % (
+                _shown(method), type(exc).__name__, exc))
+        return None
+
+    def _ignored(self, method: str, ignored) -> None:
+        for slot, value in ignored:
+            self.warn("pyajs: analytics.%s(): ignored %s (%s)" % (method, slot, describe(value)))
+
+    # -- events -------------------------------------------------------------------------
+    def _m_track(self, args, snap, at):
+        event, props, opts, cb, ignored = resolve_track(args)
+        self._ignored("track", ignored)
+        self.a.track(event, props, opts, cb, _snapshot=snap, _at=at)
+
+    def _m_page(self, args, snap, at, kind="page"):
+        category, name, props, opts, cb, ignored = resolve_page(args)
+        self._ignored(kind, ignored)
+        getattr(self.a, kind)(category, name, props, opts, cb, _snapshot=snap, _at=at)
+
+    def _m_screen(self, args, snap, at):
+        self._m_page(args, snap, at, kind="screen")
+
+    def _m_identify(self, args, snap, at):
+        uid, traits, opts, cb, ignored = resolve_identity(args)
+        self._ignored("identify", ignored)
+        self.a.identify(uid, traits, opts, cb, _snapshot=snap, _at=at)
+
+    def _m_group(self, args, snap, at):
+        gid, traits, opts, cb, ignored = resolve_identity(args)
+        self._ignored("group", ignored)
+        self.a.group(gid, traits, opts, cb, _snapshot=snap, _at=at)
+
+    def _m_alias(self, args, snap, at):
+        to, previous, opts, cb, ignored = resolve_alias(args)
+        self._ignored("alias", ignored)
+        self.a.alias(to, previous, opts, cb, _snapshot=snap, _at=at)
+
+    # -- identity -----------------------------------------------------------------------
+    def _m_setAnonymousId(self, args, snap, at):  # noqa: N802 - Segment's name
+        if not args or args[0] is None:
+            return self.a.user().anonymous_id()
+        return self.a.set_anonymous_id(_id_arg("setAnonymousId", args[0]))
+
+    def _m_reset(self, args, snap, at):
+        self.a.reset()
+
+    def _entity(self, which):
+        return self.a.user() if which == "user" else self.a.group()
+
+    def _id_method(self, which, args):
+        entity = self._entity(which)
+        if not args:
+            return entity.id()
+        value = args[0]
+        if value is not None:
+            value = _id_arg(which + "().id", value)
+        return entity.id(value)
+
+    def _m_user_id(self, args, snap, at):
+        return self._id_method("user", args)
+
+    def _m_group_id(self, args, snap, at):
+        return self._id_method("group", args)
+
+    def _m_user_anonymousId(self, args, snap, at):  # noqa: N802
+        user = self.a.user()
+        if not args:
+            return user.anonymous_id()
+        value = args[0]
+        return user.anonymous_id(None if value is None else _id_arg("anonymousId", value))
+
+    def _traits(self, which, args):
+        entity = self._entity(which)
+        if not args:
+            return entity.traits()
+        return entity.traits(args[0])
+
+    def _m_user_traits(self, args, snap, at):
+        return self._traits("user", args)
+
+    def _m_group_traits(self, args, snap, at):
+        return self._traits("group", args)
+
+    def _m_user_reset(self, args, snap, at):
+        self.a.user().reset()
+
+    def _m_group_reset(self, args, snap, at):
+        self.a.group().reset()
+
+    def _m_user_logout(self, args, snap, at):
+        self.a.user().logout()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def _m_ready(self, args, snap, at):
+        cb = args[0] if args else None
+        if cb is not None and not callable(cb):
+            raise TypeError("the callback must be a function, got " + describe(cb))
+        self.a.ready(cb)
+
+    def _m_on(self, args, snap, at):
+        name, fn = (list(args) + [None, None])[:2]
+        self.a.on(name, fn)
+
+    def _m_once(self, args, snap, at):
+        name, fn = (list(args) + [None, None])[:2]
+        self.a.once(name, fn)
+
+    def _m_off(self, args, snap, at):
+        name, fn = (list(args) + [None, None])[:2]
+        self.a.off(name, fn)
+
+    def _m_debug(self, args, snap, at):
+        self.a.debug(bool(args[0]) if args else True)
+
+    def _m_addSourceMiddleware(self, args, snap, at):  # noqa: N802
+        self.a.add_source_middleware(args[0] if args else None)
+
+    def _m_load(self, args, snap, at):
+        self.warn("pyajs: analytics.load() was called again; pyajs is already loaded")
+
+    def _m_timeout(self, args, snap, at):
+        return None
+
+
+def _id_arg(method: str, value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError("%s(): the id must be a string, got %s" % (method, describe(value)))
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return str(value)
+
+
+def _shown(method: str) -> str:
+    """``user.id`` → ``user().id``: the call as the page wrote it."""
+    return method.replace(".", "().", 1)
+
+
+def _strip_method(text: str) -> str:
+    """``track(): event …`` → ``event …`` (the warning names the method already)."""
+    i = text.find("(): ")
+    return text[i + 4:] if 0 <= i < 40 else text

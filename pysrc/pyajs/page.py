@@ -1,0 +1,85 @@
+"""``context.page`` and ``context.campaign``, from a snapshot of the page taken at call time.
+
+A snapshot is the dict the snippet records for each buffered call (and the binding records
+for each live one): ``u`` href, ``p`` pathname, ``s`` search, ``t`` title, ``r`` referrer,
+``c`` canonical link href or None. Keeping it per call means an event replayed after the
+interpreter started still describes the page it was called on.
+
+    >>> page_context({"u": "https://x.test/a?b=1#h", "p": "/a", "s": "?b=1", "t": "T", "r": ""})
+    {'path': '/a', 'referrer': '', 'search': '?b=1', 'title': 'T', 'url': 'https://x.test/a?b=1'}
+"""
+
+from .codec import _percent_decode
+
+PAGE_FIELDS = ("path", "referrer", "search", "title", "url")
+
+
+def _strip_fragment(url: str) -> str:
+    i = url.find("#")
+    return url if i < 0 else url[:i]
+
+
+def url_pathname(url: str) -> str:
+    """The path of an absolute URL (``https://h/a/b?x`` → ``/a/b``), ``/`` when empty."""
+    rest = url
+    scheme = rest.find("://")
+    if scheme >= 0:
+        rest = rest[scheme + 3:]
+        slash = rest.find("/")
+        rest = rest[slash:] if slash >= 0 else "/"
+    for sep in "?#":
+        i = rest.find(sep)
+        if i >= 0:
+            rest = rest[:i]
+    return rest or "/"
+
+
+def page_context(snap: dict) -> dict:
+    """Segment's five page fields; a canonical link sets ``path`` and ``url``."""
+    search = snap.get("s") or ""
+    canonical = snap.get("c")
+    if canonical:
+        path = url_pathname(canonical)
+        url = canonical if "?" in canonical else _strip_fragment(canonical) + search
+    else:
+        path = snap.get("p") or "/"
+        url = _strip_fragment(snap.get("u") or "")
+    return {"path": path, "referrer": snap.get("r") or "", "search": search,
+            "title": snap.get("t") or "", "url": url}
+
+
+def _decode_query_value(value: str) -> str:
+    return _percent_decode(value.replace("+", " "))
+
+
+def campaign(search: str) -> dict | None:
+    """``utm_*`` parameters of a query string as Segment's ``context.campaign``.
+
+    ``utm_campaign`` becomes ``name``; values are ``+``-to-space and percent decoded.
+    """
+    if not search or "utm_" not in search:
+        return None
+    out = {}
+    for pair in search.lstrip("?").split("&"):
+        key, _, value = pair.partition("=")
+        i = key.find("utm_")
+        if i < 0:
+            continue
+        name = key[i + 4:]
+        if name == "campaign":
+            name = "name"
+        if name:
+            out[name] = _decode_query_value(value)
+    return out or None
+
+
+def query_params(search: str) -> list:
+    """(key, decoded value) pairs of a query string, in order; keys are not decoded."""
+    out = []
+    for pair in (search or "").lstrip("?").split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        value = value.split("=")[0] if "=" in value else value
+        out.append((key, _decode_query_value(value)))
+    return out

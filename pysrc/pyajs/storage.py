@@ -1,0 +1,257 @@
+"""Where identity lives: cookie, localStorage and memory, and the rules that keep them in step.
+
+Each id (anonymous id, user id, group id) is mirrored to every persistent store that works,
+and read back with one rule: **the cookie wins** when it holds a value (it is the only store
+that subdomains share), otherwise localStorage; the stores that disagree are then re-written
+with the winner. A store that throws is skipped with one console warning, and memory takes
+over for a key when no persistent store accepted it, so the page always has an identity.
+
+    >>> s = Storage([MemoryStore()], warn=print)
+    >>> s.write_id("ajs_user_id", "u1"); s.read_id("ajs_user_id")
+    'u1'
+"""
+
+from .clock import now_ms
+from .codec import decode_cookie_value, dumps, parse_cookie_header, parse_stored
+from .cookies import cookie_string
+
+
+class CookieStore:
+    """Values in ``document.cookie``, written as percent-encoded JSON (``%22<id>%22``)."""
+
+    name = "cookie"
+
+    def __init__(self, jar, attrs: dict, clock=now_ms):
+        self.jar = jar
+        self.attrs = attrs
+        self.clock = clock
+
+    def get(self, key: str):
+        raw = parse_cookie_header(self.jar.read()).get(key)
+        return None if raw is None else parse_stored(decode_cookie_value(raw))
+
+    def set(self, key: str, value) -> None:
+        text = None if value is None else dumps(value)
+        self.jar.write(cookie_string(key, text, self.attrs, self.clock()))
+
+
+class LocalStore:
+    """Values in ``localStorage`` as JSON text; None removes the key."""
+
+    name = "localStorage"
+
+    def __init__(self, local_storage):
+        self.ls = local_storage
+
+    def get(self, key: str):
+        return parse_stored(self.ls.getItem(key))
+
+    def set(self, key: str, value) -> None:
+        if value is None:
+            self.ls.removeItem(key)
+        else:
+            self.ls.setItem(key, dumps(value))
+
+
+class MemoryStore:
+    """A dict: the page's copy when no persistent store works (and for tests)."""
+
+    name = "memory"
+
+    def __init__(self):
+        self.data = {}
+
+    def get(self, key: str):
+        return self.data.get(key)
+
+    def set(self, key: str, value) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+
+class Storage:
+    """Persistent stores in priority order (cookie first for ids), plus a memory fallback."""
+
+    def __init__(self, stores: list, warn, memory: MemoryStore | None = None):
+        self.stores = stores
+        self.warn = warn
+        self.memory = memory or MemoryStore()
+        self._memory_only = set()  # keys whose last write reached no persistent store
+        self._warned = set()
+
+    def _warn_once(self, tag: str, message: str) -> None:
+        if tag not in self._warned:
+            self._warned.add(tag)
+            self.warn(message)
+
+    def _get(self, store, key: str):
+        """(answered, value) — answered is False when the store threw."""
+        try:
+            return True, store.get(key)
+        except Exception as exc:
+            self._warn_once(store.name + ":get", "pyajs: cannot read %s (%s); using the other "
+                            "stores" % (store.name, _short(exc)))
+            return False, None
+
+    def _set(self, store, key: str, value) -> bool:
+        try:
+            store.set(key, value)
+            return True
+        except Exception as exc:
+            self._warn_once(store.name + ":set", "pyajs: cannot write %s (%s); using the other "
+                            "stores" % (store.name, _short(exc)))
+            return False
+
+    def write(self, key: str, value) -> None:
+        """Mirror ``value`` (None: remove) to every store, memory included."""
+        reached = False
+        for store in self.stores:
+            if self._set(store, key, value):
+                reached = True
+        self.memory.set(key, value)
+        if reached:
+            self._memory_only.discard(key)
+        else:
+            self._memory_only.add(key)
+
+    write_id = write
+
+    def read(self, key: str):
+        """The first value a persistent store holds (no re-sync): used for traits."""
+        if key in self._memory_only:
+            return self.memory.get(key)
+        answered = False
+        for store in self.stores:
+            ok, value = self._get(store, key)
+            answered = answered or ok
+            if value is not None:
+                return value
+        return None if answered else self.memory.get(key)
+
+    def read_id(self, key: str, allow_empty: bool = True):
+        """An id by the cookie-wins rule, then re-synced into the stores that disagree.
+
+        Numbers are read as strings (a raw ``12345`` cookie); any other non-string value is
+        corrupt: it is ignored with one warning and replaced by the winner. With
+        ``allow_empty`` False an empty string counts as no value (the anonymous id).
+        """
+        if key in self._memory_only:
+            return self.memory.get(key)
+        seen = []
+        winner = None
+        answered = False
+        for store in self.stores:
+            ok, value = self._get(store, key)
+            if not ok:
+                continue
+            answered = True
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = _number_text(value)
+            elif value is not None and not isinstance(value, str):
+                self._warn_once("corrupt:" + store.name + ":" + key,
+                                "pyajs: ignoring %s %s: %s is not an id" % (
+                                    store.name, key, _short(dumps(value))))
+                seen.append((store, value))
+                continue
+            seen.append((store, value))
+            if winner is None and value is not None and (allow_empty or value != ""):
+                winner = value
+        if not answered:
+            return self.memory.get(key)
+        for store, value in seen:
+            if value != winner and not (winner is None and value == "" and not allow_empty):
+                self._set(store, key, winner)
+        self.memory.set(key, winner)
+        return winner
+
+
+def _number_text(value) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _short(obj) -> str:
+    text = str(obj)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+LS_PROBE_KEY = "__pyajs_probe__"
+
+
+def cookie_attributes(options, hostname: str, https: bool, jar, warn, clock=now_ms) -> dict:
+    """Cookie attributes from the ``cookie`` load option over Analytics.js's defaults:
+    365 days, ``path=/``, ``SameSite=Lax``, ``Secure`` on https, the probed top domain."""
+    from .cookies import DEFAULT_MAXAGE_DAYS, top_domain
+
+    attrs = {"maxage": DEFAULT_MAXAGE_DAYS, "path": "/", "sameSite": "Lax", "secure": https}
+    options = options if isinstance(options, dict) else {}
+    for key, kinds in (("domain", str), ("path", str), ("sameSite", str), ("secure", bool),
+                       ("maxage", (int, float))):
+        if key not in options or options[key] is None:
+            continue
+        value = options[key]
+        if not isinstance(value, kinds) or (key == "maxage" and isinstance(value, bool)):
+            warn("pyajs: ignoring cookie.%s = %r: expected %s" % (
+                key, value, "a number of days" if key == "maxage" else
+                ("true or false" if key == "secure" else "a string")))
+            continue
+        if key == "maxage":
+            if value > 36500:  # classic analytics.js took milliseconds
+                warn("pyajs: cookie.maxage is in days; %r looks like milliseconds and was "
+                     "read as %g days" % (value, value / 86400000))
+                value = value / 86400000
+            elif value <= 0:
+                warn("pyajs: ignoring cookie.maxage = %r: it must be more than 0 days" % value)
+                continue
+        if key == "domain":
+            value = value.lstrip(".")
+        attrs[key] = value
+    if "domain" not in attrs:
+        found = top_domain(hostname, jar, clock())
+        if found:
+            attrs["domain"] = found
+    return attrs
+
+
+def local_storage_works(ls) -> bool:
+    """True when ``localStorage`` exists and takes a write (Safari's private mode and
+    sandboxed frames throw)."""
+    if ls is None:
+        return False
+    try:
+        ls.setItem(LS_PROBE_KEY, "1")
+        ls.removeItem(LS_PROBE_KEY)
+        return True
+    except Exception:
+        return False
+
+
+def build_storages(jar, local_storage, hostname: str, https: bool, cookie_options, warn,
+                   clock=now_ms) -> tuple:
+    """(id storage, user traits storage, group traits storage, cookie attributes or None)
+    from what the browser lets pyajs use, with one warning for each store that does not
+    work."""
+    from .cookies import cookies_work
+
+    stores = []
+    attrs = None
+    if jar is not None:
+        attrs = cookie_attributes(cookie_options, hostname, https, jar, warn, clock)
+        if cookies_work(jar, attrs, clock()):
+            stores.append(CookieStore(jar, attrs, clock))
+        else:
+            warn("pyajs: cookies are not available here; ids are kept in localStorage "
+                 "and memory")
+    local = None
+    if local_storage_works(local_storage):
+        local = LocalStore(local_storage)
+        stores.append(local)
+    else:
+        warn("pyajs: localStorage is not available here; ids are kept in cookies and memory, "
+             "traits in memory")
+    ids = Storage(stores, warn)
+    traits_stores = [local] if local else []
+    user_traits, group_traits = Storage(traits_stores, warn), Storage(traits_stores, warn)
+    user_traits._warned = group_traits._warned = ids._warned  # one warning per failing store
+    return ids, user_traits, group_traits, attrs

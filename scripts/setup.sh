@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what pyajs needs on a fresh Debian machine: Node.js (for npm), the pinned browser
+# runtimes (npm ci), a virtualenv with the pinned Python tools and, for the tests, Chromium.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_browser="${1:-}"
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: please install these Debian packages (needs root): $*" >&2
+    exit 1
+  fi
+  if [ ! -f /tmp/.pyajs-apt-updated ]; then apt-get update -qq && touch /tmp/.pyajs-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+
+# Browser runtimes: pinned in package.json, integrity-checked by package-lock.json.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+  touch .venv/.installed
+fi
+
+if [ "$want_browser" = "--browser" ]; then
+  if ! .venv/bin/python tests/e2e/browser_path.py >/dev/null 2>&1; then
+    apt_install chromium
+  fi
+  .venv/bin/python tests/e2e/browser_path.py
+fi

@@ -1,0 +1,955 @@
+"""pyajs local dev server: the demo's static files plus a Segment-compatible collector.
+
+Why this exists: pyajs runs in the page under Pyodide, so developing it needs (a) one origin
+that serves the page, the Pyodide/PyScript runtimes and the pyajs sources, and (b) an
+endpoint that speaks the Segment HTTP Tracking API so events can be sent and then inspected.
+Standard library only, so it runs wherever Python 3.11 does, with nothing to install.
+
+    python serve.py [--host 127.0.0.1] [--port 8000] [--db PATH] [--write-key KEY ...]
+                    [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import email.utils
+import hashlib
+import io
+import json
+import socket
+import sqlite3
+import sys
+import threading
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent
+DEMO_WRITE_KEY = "pyajs-demo-key"
+DEFAULT_DB = ROOT / ".pyajs" / "events.sqlite3"
+
+# Segment's documented limits: 500 KB per request, 32 KB per event.
+MAX_BODY_BYTES = 500 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+# Oversized bodies are read and thrown away (up to this much) so that the client sees our
+# 413 instead of a connection reset; beyond it we just close the connection.
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+
+SHORT_TYPES = {
+    "t": "track",
+    "p": "page",
+    "i": "identify",
+    "g": "group",
+    "a": "alias",
+    "s": "screen",
+}
+EVENT_TYPES = tuple(SHORT_TYPES.values())
+BATCH = "batch"
+
+# Collector path -> event type (or BATCH).
+COLLECT_ROUTES: dict[str, str] = {
+    **{f"/v1/{short}": long for short, long in SHORT_TYPES.items()},
+    **{f"/v1/{long}": long for long in EVENT_TYPES},
+    "/v1/batch": BATCH,
+    "/v1/b": BATCH,
+}
+
+ACCEPTED_CONTENT_TYPES = ("text/plain", "application/json")
+OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+STRING_FIELDS = ("timestamp", "sentAt")
+
+# URL prefix -> folder under the repo root. Order matters: the first match wins.
+STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/vendor/pyodide/", ("node_modules", "pyodide")),
+    ("/vendor/pyscript/", ("node_modules", "@pyscript", "core", "dist")),
+    ("/vendor/analytics-next/", ("node_modules", "@segment", "analytics-next", "dist", "umd")),
+    ("/pyajs/", ("pysrc", "pyajs")),
+    ("/", ("web",)),
+)
+PACKAGE_ZIP_PATH = "/pyajs/pyajs.zip"
+
+# Explicit table rather than `mimetypes`, whose answers depend on the host's configuration
+# (and browsers refuse module scripts / streaming wasm compilation with the wrong type).
+CONTENT_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".cjs": "text/javascript; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".map": "application/json; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".py": "text/x-python; charset=utf-8",
+    ".toml": "application/toml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".ts": "text/plain; charset=utf-8",
+    ".zip": "application/zip",
+    ".whl": "application/zip",
+    ".tar": "application/x-tar",
+    ".gz": "application/gzip",
+    ".tgz": "application/gzip",
+    ".bz2": "application/x-bzip2",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".xml": "application/xml",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def content_type_for(path: str | Path) -> str:
+    """Content-Type for a file name; unknown suffixes are opaque bytes."""
+    return CONTENT_TYPES.get(Path(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
+
+
+def resolve_static(root: Path, url_path: str) -> Path | None:
+    """Map a decoded URL path to a file under its mounted folder, or None (-> 404).
+
+    Anything that could escape the folder ('..', backslashes, NULs, symlinks pointing out)
+    is refused, so the dev server never exposes files outside the mapped folders.
+    """
+    for prefix, parts in STATIC_MOUNTS:
+        if url_path.startswith(prefix):
+            base = root.joinpath(*parts)
+            rest = url_path[len(prefix) :]
+            break
+    else:
+        return None
+    segments = [s for s in rest.split("/") if s]
+    if not segments:
+        return None
+    if any(s in (".", "..") or "\\" in s or "\x00" in s for s in segments):
+        return None
+    try:
+        base_resolved = base.resolve(strict=True)
+        target = base.joinpath(*segments).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if not target.is_relative_to(base_resolved):
+        return None
+    if target.is_dir():
+        target = target / "index.html"
+    return target if target.is_file() else None
+
+
+def utc_now_iso() -> str:
+    """ISO-8601 UTC timestamp with milliseconds, the format Segment uses for receivedAt."""
+    now = datetime.now(UTC)
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ApiError(Exception):
+    """An error answer (status + message) raised anywhere inside a handler."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+
+
+def _is_nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def validate_event(event: Any, endpoint_type: str | None, prefix: str = "") -> str:
+    """Check one event against the Tracking API's rules and return its (long) type.
+
+    Raises ApiError(400) whose message starts with the offending field (with `prefix`, e.g.
+    "batch[3].") so a client developer can see at once what their library sent wrong.
+    `endpoint_type` is the type implied by the URL, or None for batch items, which must
+    carry their own `type`.
+    """
+    where = prefix[:-1] if prefix.endswith(".") else (prefix or "body")
+    if not isinstance(event, dict):
+        raise ApiError(400, f"{where}: must be a JSON object")
+
+    def bad(field: str, what: str) -> ApiError:
+        return ApiError(400, f"{prefix}{field}: {what}")
+
+    if endpoint_type is None:
+        etype = event.get("type")
+        if etype not in EVENT_TYPES:
+            raise bad("type", f"required, one of {', '.join(EVENT_TYPES)} (got {etype!r})")
+    else:
+        etype = endpoint_type
+        if "type" in event and event["type"] != etype:
+            raise bad("type", f"{event['type']!r} does not match the endpoint's type {etype!r}")
+
+    if not _is_nonempty_str(event.get("messageId")):
+        raise bad("messageId", "required non-empty string")
+
+    # null means "not set" (analytics.js sends userId: null for anonymous visitors).
+    for field in ("userId", "anonymousId"):
+        value = event.get(field)
+        if value is not None and not _is_nonempty_str(value):
+            raise bad(field, f"must be a non-empty string (got {type(value).__name__})")
+    if event.get("userId") is None and event.get("anonymousId") is None:
+        raise bad("userId", "either userId or anonymousId is required")
+
+    if etype == "track" and not _is_nonempty_str(event.get("event")):
+        raise bad("event", "track requires a non-empty string event name")
+    if etype == "alias":
+        if not _is_nonempty_str(event.get("userId")):
+            raise bad("userId", "alias requires userId")
+        previous = event.get("previousId")
+        if previous is not None and not isinstance(previous, str):
+            raise bad("previousId", "must be a string")
+    if etype == "group" and not _is_nonempty_str(event.get("groupId")):
+        raise bad("groupId", "group requires a non-empty string groupId")
+
+    for field in OBJECT_FIELDS:
+        if field in event and not isinstance(event[field], dict):
+            raise bad(field, "must be a JSON object")
+    for field in STRING_FIELDS:
+        if field in event and not isinstance(event[field], str):
+            raise bad(field, "must be a string")
+    if "writeKey" in event and not isinstance(event["writeKey"], str):
+        raise bad("writeKey", "must be a string")
+    return etype
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(raw: bytes) -> dict[str, Any]:
+    """Decode a request body into a JSON object, or raise ApiError(400) saying why not."""
+    if not raw.strip():
+        raise ApiError(400, "body: empty; expected a JSON object")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "body: not valid UTF-8") from None
+    try:
+        payload = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, f"body: not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, f"body: must be a JSON object (got {type(payload).__name__})")
+    return payload
+
+
+def _compact_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------
+# Storage
+
+
+class EventStore:
+    """SQLite store for received events.
+
+    One connection shared by all handler threads and guarded by a lock: the dev server's
+    load is tiny, and it is what makes `:memory:` databases work across threads.
+    """
+
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at TEXT NOT NULL,
+            write_key TEXT NOT NULL,
+            type TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            anonymous_id TEXT,
+            user_id TEXT,
+            body TEXT NOT NULL,
+            path TEXT NOT NULL,
+            retry_count
+        );
+        CREATE INDEX IF NOT EXISTS events_write_key_message_id
+            ON events (write_key, message_id);
+    """
+    FILTERS = (
+        ("writeKey", "write_key"),
+        ("type", "type"),
+        ("anonymousId", "anonymous_id"),
+        ("userId", "user_id"),
+        ("messageId", "message_id"),
+    )
+
+    def __init__(self, db_path: str | Path):
+        self.lock = threading.Lock()
+        path = str(db_path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(self.SCHEMA)
+
+    def insert(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Insert rows in one transaction, so a request's events are stored all or none."""
+        rows = list(rows)
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.executemany(
+                    "INSERT INTO events (received_at, write_key, type, message_id,"
+                    " anonymous_id, user_id, body, path, retry_count)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        return len(rows)
+
+    def query(
+        self, filters: dict[str, str], after: int | None = None, limit: int = DEFAULT_LIMIT
+    ) -> list[dict[str, Any]]:
+        """Events matching all given filters, oldest first (so `after` can page/poll)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name, column in self.FILTERS:
+            if name in filters:
+                clauses.append(f"{column} = ?")
+                params.append(filters[name])
+        if after is not None:
+            clauses.append("id > ?")
+            params.append(after)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            "SELECT id, received_at, write_key, type, message_id, path, retry_count, body"
+            f" FROM events{where} ORDER BY id ASC LIMIT ?"
+        )
+        params.append(limit)
+        with self.lock:
+            rows = self.conn.execute(sql, params).fetchall()
+        return [
+            {
+                "id": row[0],
+                "receivedAt": row[1],
+                "writeKey": row[2],
+                "type": row[3],
+                "messageId": row[4],
+                "path": row[5],
+                "retryCount": row[6],
+                "event": json.loads(row[7]),
+            }
+            for row in rows
+        ]
+
+    def clear(self) -> int:
+        """Delete every event; ids keep increasing afterwards so pollers are not confused."""
+        with self.lock:
+            return self.conn.execute("DELETE FROM events").rowcount
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+# --------------------------------------------------------------------------------------
+# pyajs.zip
+
+
+class PackageZip:
+    """The pyajs package as an in-memory zip, rebuilt whenever a source file changes.
+
+    The page loads pyajs as one archive (fewer requests than one fetch per module); building
+    it on demand means editing Python and reloading the page is all it takes.
+    """
+
+    def __init__(self, package_dir: Path):
+        self.package_dir = package_dir
+        self.lock = threading.Lock()
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._data = b""
+        self._etag = ""
+
+    def _sources(self) -> list[tuple[str, Path]]:
+        files = []
+        for path in self.package_dir.rglob("*.py"):
+            rel = path.relative_to(self.package_dir)
+            if "__pycache__" in rel.parts or not path.is_file():
+                continue
+            files.append((f"{self.package_dir.name}/{rel.as_posix()}", path))
+        return sorted(files)
+
+    def get(self) -> tuple[bytes, str] | None:
+        """(zip bytes, strong ETag), or None when the package folder does not exist."""
+        if not self.package_dir.is_dir():
+            return None
+        with self.lock:
+            sources = self._sources()
+            signature = tuple(
+                (name, st.st_mtime_ns, st.st_size)
+                for name, st in ((name, path.stat()) for name, path in sources)
+            )
+            if signature != self._signature:
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for name, path in sources:
+                        # Fixed date: the bytes (and so the ETag) depend only on content.
+                        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                        info.compress_type = zipfile.ZIP_DEFLATED
+                        info.external_attr = 0o644 << 16
+                        archive.writestr(info, path.read_bytes())
+                self._data = buffer.getvalue()
+                self._etag = '"' + hashlib.sha256(self._data).hexdigest()[:32] + '"'
+                self._signature = signature
+            return self._data, self._etag
+
+
+# --------------------------------------------------------------------------------------
+# HTTP
+
+
+class DevServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer carrying the dev server's configuration and state."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        root: Path,
+        store: EventStore,
+        write_keys: Iterable[str],
+        quiet: bool,
+    ):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.root = root
+        self.store = store
+        self.write_keys = frozenset(write_keys)
+        self.quiet = quiet
+        self.package_zip = PackageZip(root / "pysrc" / "pyajs")
+        super().__init__(address, DevHandler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.store.close()
+
+
+class DevHandler(BaseHTTPRequestHandler):
+    """Routes requests to the collector, the events API or the static files."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "pyajs-dev"
+    # Headers and body go out as separate writes; without TCP_NODELAY, Nagle plus delayed
+    # ACKs add ~40 ms to every keep-alive request (the browser's analytics batches).
+    disable_nagle_algorithm = True
+    server: DevServer
+
+    # ---- plumbing --------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if not self.server.quiet:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
+    def _dispatch(self, method: str) -> None:
+        """Run the route; turn ApiError into its answer and anything else into a 500.
+
+        Whatever a client sends, the server must keep running and keep storing events.
+        """
+        self._responded = False
+        self._body_read = False
+        self._cors = False
+        try:
+            self._route(method)
+        except ApiError as exc:
+            self._send_json(exc.status, {"error": exc.message}, exc.headers)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 (the whole point: never die)
+            if not self.server.quiet:
+                sys.stderr.write(
+                    f"pyajs serve: 500 on {method} {self.path}: {type(exc).__name__}: {exc}\n"
+                )
+            if self._responded:
+                self.close_connection = True
+            else:
+                try:
+                    self._send_json(500, {"error": f"internal error: {type(exc).__name__}"})
+                except OSError:
+                    self.close_connection = True
+        finally:
+            if not self._body_read:
+                self._discard_body()
+
+    def _discard_body(self) -> None:
+        """Consume an unread request body so the next keep-alive request parses cleanly."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            if self.headers.get("Transfer-Encoding"):
+                self.close_connection = True
+            return
+        try:
+            remaining = int(length)
+        except ValueError:
+            self.close_connection = True
+            return
+        if remaining < 0 or remaining > DRAIN_LIMIT:
+            self.close_connection = True
+            return
+        self._body_read = True
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                self.close_connection = True
+                return
+            remaining -= len(chunk)
+
+    def _read_body(self, limit: int) -> bytes:
+        """Read exactly Content-Length bytes; 411 without it, 413 above `limit`."""
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            self.close_connection = True
+            self._body_read = True
+            raise ApiError(411, "Content-Length: required")
+        try:
+            length = int(length_header)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._body_read = True
+            raise ApiError(400, "Content-Length: not a non-negative integer") from None
+        if length > limit:
+            self._discard_body()
+            self._body_read = True
+            raise ApiError(413, f"body: {length} bytes is over the {limit}-byte request limit")
+        data = self.rfile.read(length) if length else b""
+        self._body_read = True
+        if len(data) != length:
+            self.close_connection = True
+            raise ApiError(400, "body: shorter than Content-Length")
+        return data
+
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Send a complete answer with a correct Content-Length (no body for HEAD/204/304)."""
+        self._responded = True
+        self.send_response(status)
+        if self._cors:
+            origin = self.headers.get("Origin")
+            self.send_header("Access-Control-Allow-Origin", origin or "*")
+            self.send_header("Vary", "Origin")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        has_body = status not in (204, 304) and not 100 <= status < 200
+        if has_body:
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if has_body and body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode("utf-8")
+        self._send(status, body, "application/json; charset=utf-8", headers)
+
+    def _send_text(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, text.encode("utf-8"), "text/plain; charset=utf-8", headers)
+
+    def _preflight(self, methods: str) -> None:
+        self._send(
+            204,
+            headers={
+                "Access-Control-Allow-Methods": methods,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Retry-Count",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+
+    @staticmethod
+    def _method_not_allowed(method: str, allowed: str) -> ApiError:
+        return ApiError(405, f"method {method} not allowed; use {allowed}", {"Allow": allowed})
+
+    # ---- routing ---------------------------------------------------------------------
+
+    def _route(self, method: str) -> None:
+        split = urlsplit(self.path)
+        path = split.path or "/"
+        if path == "/v1" or path.startswith("/v1/"):
+            self._cors = True
+            self._route_collector(method, path)
+        elif path == "/api" or path.startswith("/api/"):
+            self._cors = True
+            self._route_api(method, path, split.query)
+        else:
+            self._route_static(method, path)
+
+    def _route_collector(self, method: str, path: str) -> None:
+        route = COLLECT_ROUTES.get(path.rstrip("/"))
+        if route is None:
+            raise ApiError(404, f"no such endpoint: {path}")
+        if method == "OPTIONS":
+            self._preflight("POST, OPTIONS")
+            return
+        if method != "POST":
+            raise self._method_not_allowed(method, "POST, OPTIONS")
+        self._collect(path, route)
+
+    def _route_api(self, method: str, path: str, query: str) -> None:
+        path = path.rstrip("/")
+        if path == "/api/events":
+            allowed = "GET, HEAD, DELETE, OPTIONS"
+            if method in ("GET", "HEAD"):
+                self._list_events(query)
+            elif method == "DELETE":
+                deleted = self.server.store.clear()
+                self._send_json(200, {"deleted": deleted}, {"Cache-Control": "no-store"})
+            elif method == "OPTIONS":
+                self._preflight(allowed)
+            else:
+                raise self._method_not_allowed(method, allowed)
+        elif path == "/api/health":
+            if method in ("GET", "HEAD"):
+                self._send_json(200, {"ok": True}, {"Cache-Control": "no-store"})
+            elif method == "OPTIONS":
+                self._preflight("GET, HEAD, OPTIONS")
+            else:
+                raise self._method_not_allowed(method, "GET, HEAD, OPTIONS")
+        else:
+            raise ApiError(404, f"no such endpoint: {path}")
+
+    # ---- collector -------------------------------------------------------------------
+
+    def _header_write_key(self) -> str | None:
+        auth = self.headers.get("Authorization")
+        if auth is None or not auth.strip():
+            return None
+        scheme, _, credentials = auth.strip().partition(" ")
+        if scheme.lower() != "basic":
+            raise ApiError(401, "Authorization: only Basic credentials (writeKey:) are accepted")
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise ApiError(401, "Authorization: malformed Basic credentials") from None
+        user, _, _password = decoded.partition(":")
+        return user or None
+
+    def _write_key(self, payload: dict[str, Any]) -> str:
+        """The request's writeKey, from the body or Basic auth (401 missing/unknown)."""
+        body_key = payload.get("writeKey")
+        if body_key is not None and not isinstance(body_key, str):
+            raise ApiError(400, "writeKey: must be a string")
+        body_key = body_key or None
+        header_key = self._header_write_key()
+        if body_key and header_key and body_key != header_key:
+            raise ApiError(400, "writeKey: the body's writeKey differs from the Authorization one")
+        key = body_key or header_key
+        if not key:
+            raise ApiError(
+                401,
+                "writeKey: missing; send it as the body's writeKey or as Basic auth"
+                " (base64 of 'KEY:')",
+            )
+        if key not in self.server.write_keys:
+            raise ApiError(401, f"writeKey: unknown key {key!r}")
+        return key
+
+    def _collect(self, path: str, route: str) -> None:
+        raw = self._read_body(MAX_BODY_BYTES)
+        media_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media_type not in ACCEPTED_CONTENT_TYPES:
+            raise ApiError(
+                415,
+                f"Content-Type: {media_type or 'missing'}; use text/plain or application/json",
+            )
+        if route != BATCH and len(raw) > MAX_EVENT_BYTES:
+            raise ApiError(
+                413, f"event: {len(raw)} bytes is over the {MAX_EVENT_BYTES}-byte event limit"
+            )
+        payload = parse_json_body(raw)
+        write_key = self._write_key(payload)
+        if route == BATCH:
+            events = self._batch_events(payload, write_key)
+        else:
+            events = [(validate_event(payload, route), payload)]
+
+        retry = self.headers.get("X-Retry-Count")
+        retry_value: int | str | None = retry
+        if retry is not None and retry.strip().isdigit():
+            retry_value = int(retry.strip())
+        received_at = utc_now_iso()
+        rows = []
+        for etype, event in events:
+            anonymous_id = event.get("anonymousId")
+            user_id = event.get("userId")
+            rows.append(
+                (
+                    received_at,
+                    write_key,
+                    etype,
+                    event["messageId"],
+                    anonymous_id if isinstance(anonymous_id, str) else None,
+                    user_id if isinstance(user_id, str) else None,
+                    json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+                    path,
+                    retry_value,
+                )
+            )
+        self.server.store.insert(rows)
+        self._send_json(200, {"success": True})
+
+    def _batch_events(
+        self, payload: dict[str, Any], write_key: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Validate every batch item (all or nothing) and merge batch-level sentAt/context."""
+        batch = payload.get("batch")
+        if not isinstance(batch, list):
+            raise ApiError(400, "batch: required array of events")
+        if not batch:
+            raise ApiError(400, "batch: must not be empty")
+        if "sentAt" in payload and not isinstance(payload["sentAt"], str):
+            raise ApiError(400, "sentAt: must be a string")
+        if "context" in payload and not isinstance(payload["context"], dict):
+            raise ApiError(400, "context: must be a JSON object")
+        events = []
+        for index, item in enumerate(batch):
+            prefix = f"batch[{index}]."
+            if isinstance(item, dict):
+                size = _compact_size(item)
+                if size > MAX_EVENT_BYTES:
+                    raise ApiError(
+                        413,
+                        f"batch[{index}]: event is {size} bytes, over the"
+                        f" {MAX_EVENT_BYTES}-byte event limit",
+                    )
+            etype = validate_event(item, None, prefix)
+            item_key = item.get("writeKey")
+            if item_key and item_key != write_key:
+                raise ApiError(400, f"{prefix}writeKey: differs from the request's writeKey")
+            merged = dict(item)
+            for field in ("sentAt", "context"):
+                if field not in merged and field in payload:
+                    merged[field] = payload[field]
+            events.append((etype, merged))
+        return events
+
+    # ---- events API ------------------------------------------------------------------
+
+    def _list_events(self, query: str) -> None:
+        params = {key: values[-1] for key, values in parse_qs(query).items()}
+        filters = {name: params[name] for name, _ in EventStore.FILTERS if name in params}
+        if "type" in filters and filters["type"] not in EVENT_TYPES:
+            raise ApiError(400, f"type: must be one of {', '.join(EVENT_TYPES)}")
+        after = None
+        if "after" in params:
+            try:
+                after = int(params["after"])
+            except ValueError:
+                raise ApiError(400, "after: must be an integer row id") from None
+        limit = DEFAULT_LIMIT
+        if "limit" in params:
+            try:
+                limit = int(params["limit"])
+            except ValueError:
+                raise ApiError(400, "limit: must be an integer") from None
+            if limit < 0:
+                raise ApiError(400, "limit: must not be negative")
+            limit = min(limit, MAX_LIMIT)
+        events = self.server.store.query(filters, after=after, limit=limit)
+        self._send_json(200, {"events": events}, {"Cache-Control": "no-store"})
+
+    # ---- static files ----------------------------------------------------------------
+
+    def _route_static(self, method: str, raw_path: str) -> None:
+        if method == "OPTIONS":
+            self._send(204, headers={"Allow": "GET, HEAD, OPTIONS"})
+            return
+        if method not in ("GET", "HEAD"):
+            self._send_text(
+                405, f"405 method {method} not allowed\n", {"Allow": "GET, HEAD, OPTIONS"}
+            )
+            return
+        if raw_path == "/":
+            self._send_text(302, "302 see /demo.html\n", {"Location": "/demo.html"})
+            return
+        path = unquote(raw_path)
+        if path == PACKAGE_ZIP_PATH:
+            self._serve_package_zip()
+            return
+        target = resolve_static(self.server.root, path)
+        if target is None:
+            self._send_text(404, f"404 not found: {raw_path}\n")
+            return
+        self._serve_file(target)
+
+    def _not_modified(self, etag: str, mtime: float | None) -> bool:
+        """RFC 9110 conditional GET: If-None-Match wins over If-Modified-Since."""
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = [tag.strip() for tag in if_none_match.split(",")]
+            return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since and mtime is not None:
+            try:
+                since = email.utils.parsedate_to_datetime(if_modified_since)
+            except (TypeError, ValueError):
+                return False
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            return int(mtime) <= since.timestamp()
+        return False
+
+    def _serve_package_zip(self) -> None:
+        built = self.server.package_zip.get()
+        if built is None:
+            self._send_text(404, f"404 not found: {PACKAGE_ZIP_PATH}\n")
+            return
+        data, etag = built
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if self._not_modified(etag, None):
+            self._send(304, headers=headers)
+        else:
+            self._send(200, data, "application/zip", headers)
+
+    def _serve_file(self, target: Path) -> None:
+        try:
+            handle = target.open("rb")
+        except OSError:
+            self._send_text(404, f"404 not found: {self.path}\n")
+            return
+        with handle:
+            stat = Path(target).stat()
+            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+            headers = {
+                "ETag": etag,
+                "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
+                "Cache-Control": "no-cache",
+            }
+            if self._not_modified(etag, stat.st_mtime):
+                self._send(304, headers=headers)
+                return
+            self._responded = True
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", content_type_for(target))
+            self.send_header("Content-Length", str(stat.st_size))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            remaining = stat.st_size
+            while remaining > 0:
+                chunk = handle.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+            if remaining:
+                # The file shrank under us: the promised length cannot be honoured.
+                self.close_connection = True
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+
+
+def make_server(
+    host: str,
+    port: int,
+    db_path: str | Path,
+    write_keys: Iterable[str],
+    quiet: bool = True,
+    root: Path | None = None,
+) -> DevServer:
+    """Build (and bind) the dev server without starting it, so tests can run it in a thread.
+
+    `root` defaults to this file's folder; tests pass a temporary tree with its own web/,
+    pysrc/ and node_modules/.
+    """
+    keys = [key for key in write_keys if key]
+    if not keys:
+        raise ValueError("at least one writeKey is required")
+    store = EventStore(db_path)
+    try:
+        return DevServer((host, port), Path(root or ROOT), store, keys, quiet)
+    except BaseException:
+        store.close()
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; prints the URL (with the real port) and serves forever."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    parser.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file for events, or :memory:")
+    parser.add_argument(
+        "--write-key",
+        action="append",
+        dest="write_keys",
+        metavar="KEY",
+        help=f"accepted writeKey (repeatable; default {DEMO_WRITE_KEY})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no request or error logging")
+    args = parser.parse_args(argv)
+
+    server = make_server(
+        args.host, args.port, args.db, args.write_keys or [DEMO_WRITE_KEY], quiet=args.quiet
+    )
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in str(host) else host
+    base = f"http://{shown}:{port}/"
+    print(f"pyajs dev server on {base} (demo: {base}demo.html)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Fixtures for the e2e suite: one dev server (serve.py) and one headless Chromium per run,
+a fresh browser context (no cookies, no storage) per test.
+
+Tests drive pages on two origins of the same server: ``http://127.0.0.1:<port>`` (an IP:
+host-only cookies) and ``http://www.pyajs.test:<port>`` (mapped to 127.0.0.1 by a Chromium
+host-resolver rule, so the top-domain probe runs as on a real site).
+"""
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.browser_path import chromium_path
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITE_KEY = "pyajs-e2e-key"
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+BOOT_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    db = tmp_path_factory.mktemp("collector") / "events.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), "--quiet",
+         "--write-key", WRITE_KEY, "--write-key", "pyajs-demo-key"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    line = proc.stdout.readline()
+    match = re.search(r"http://[\d.]+:(\d+)/", line)
+    if not match:
+        proc.kill()
+        raise RuntimeError("serve.py did not start: %r" % line)
+    yield Server(int(match.group(1)))
+    proc.terminate()
+    proc.wait(10)
+
+
+class Server:
+    def __init__(self, port: int):
+        self.port = port
+        self.base = "http://127.0.0.1:%d" % port
+        self.named = "http://www.pyajs.test:%d" % port
+
+    def events(self, **filters) -> list:
+        query = "&".join("%s=%s" % kv for kv in filters.items())
+        with urllib.request.urlopen(self.base + "/api/events?" + query) as resp:
+            return [row["event"] for row in json.load(resp)["events"]]
+
+    def rows(self, **filters) -> list:
+        query = "&".join("%s=%s" % kv for kv in filters.items())
+        with urllib.request.urlopen(self.base + "/api/events?" + query) as resp:
+            return json.load(resp)["events"]
+
+    def clear(self) -> None:
+        req = urllib.request.Request(self.base + "/api/events", method="DELETE")
+        urllib.request.urlopen(req).close()
+
+    def wait_events(self, count: int, timeout: float = 15.0, **filters) -> list:
+        """The stored events once there are at least ``count`` (polling the collector)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events(**filters)
+            if len(events) >= count:
+                return events
+            if time.monotonic() > deadline:
+                raise AssertionError("expected %d events, got %d: %s" % (
+                    count, len(events), json.dumps(events)[:2000]))
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--host-resolver-rules=MAP *.pyajs.test 127.0.0.1, MAP pyajs.test 127.0.0.1"])
+        yield b
+        b.close()
+
+
+class Page:
+    """A Playwright page plus the pyajs-specific steps every test needs."""
+
+    def __init__(self, page, server: Server):
+        self.pw = page
+        self.server = server
+        self.console = []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.errors = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def open(self, path: str = "/e2e.html", origin: str | None = None) -> None:
+        self.pw.goto((origin or self.server.base) + path)
+
+    def load(self, options: dict | None = None, before: str = "", after: str = "",
+             write_key: str = WRITE_KEY) -> None:
+        """``before`` (buffered calls), ``analytics.load(...)``, ``after``; wait for ready."""
+        self.pw.evaluate(
+            "([key, opts]) => { %s; analytics.load(key, opts); %s; "
+            "analytics.ready(() => { window.__ready = true; }); }" % (before, after),
+            [write_key, options or {}])
+        self.pw.wait_for_function("window.__ready === true", timeout=BOOT_TIMEOUT_MS)
+
+    def js(self, expression: str, arg=None):
+        return self.pw.evaluate(expression, arg)
+
+    def cookies(self) -> dict:
+        """name → Playwright cookie dict (raw value, domain, path, expires, sameSite…)."""
+        return {c["name"]: c for c in self.pw.context.cookies()}
+
+    def cookie(self, name: str):
+        c = self.cookies().get(name)
+        return None if c is None else c["value"]
+
+    def storage(self) -> dict:
+        return self.js("() => Object.fromEntries(Object.entries(localStorage))")
+
+    def warnings(self) -> list:
+        return [text for kind, text in self.console if kind == "warning"]
+
+    def reload(self, options: dict | None = None, before: str = "") -> None:
+        self.pw.reload()
+        self.load(options, before)
+
+
+@pytest.fixture
+def page(browser, server):
+    server.clear()
+    context = browser.new_context()
+    pw = context.new_page()
+    p = Page(pw, server)
+    yield p
+    context.close()
+    assert not p.errors, "uncaught page errors: %s" % p.errors
+
+
+ISO_MS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def to_ms(iso: str) -> int:
+    """Epoch ms of an ISO 8601 UTC timestamp with milliseconds."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)

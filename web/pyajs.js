@@ -1,0 +1,155 @@
+// pyajs loader: starts PyScript + Pyodide with the pyajs package, from this file's origin.
+//
+// The snippet's analytics.load(writeKey, options) adds this module to the page. It gives
+// PyScript a config (our pinned Pyodide, the pyajs package as one zip) unless the page has
+// one already, adds a one-line `<script type="py">import pyajs</script>`, and provides the
+// few browser helpers Python calls (fetch, the page snapshot, the live window.analytics).
+// Everything else, identity, events and delivery, is Python.
+const base = new URL(".", import.meta.url);
+const abs = (path) => new URL(path, base).href;
+
+const EVENT_METHODS = new Set(["track", "page", "screen", "identify", "group", "alias"]);
+const METHODS = [
+  "trackSubmit", "trackClick", "trackLink", "trackForm", "pageview", "identify", "reset",
+  "group", "track", "ready", "alias", "debug", "page", "screen", "once", "off", "on",
+  "addSourceMiddleware", "addIntegrationMiddleware", "setAnonymousId",
+  "addDestinationMiddleware", "register", "load", "timeout",
+];
+
+function snapshot() {
+  const canon = document.querySelector("link[rel='canonical']");
+  return {
+    c: canon ? canon.getAttribute("href") : null, p: location.pathname, u: location.href,
+    s: location.search, t: document.title, r: document.referrer,
+  };
+}
+
+// Arguments cross into Python as JSON: Dates become ISO strings, undefined disappears, and
+// each function is replaced by {"__pyajs_fn__": i} with the function itself passed beside.
+function encodeArgs(args, fns) {
+  return JSON.stringify(args, function (key, value) {
+    if (typeof value === "function") {
+      fns.push(value);
+      return { __pyajs_fn__: fns.length - 1 };
+    }
+    if (value === undefined && Array.isArray(this)) return null;
+    return value;
+  });
+}
+
+function makeCall(core, name) {
+  return function (...args) {
+    const fns = [];
+    let json;
+    try {
+      json = encodeArgs(args, fns);
+    } catch (err) {
+      console.warn(`pyajs: analytics.${name}(): the arguments cannot be sent (${err.message})`);
+      return undefined;
+    }
+    const snap = EVENT_METHODS.has(name) ? snapshot() : null;
+    const out = core(name, json, fns, snap && JSON.stringify(snap), Date.now());
+    return out === undefined || out === null ? undefined : JSON.parse(out);
+  };
+}
+
+const helpers = {
+  snapshot: () => JSON.stringify(snapshot()),
+  // done(status, retryAfter, error) is called exactly once.
+  send(url, headersJson, body, keepalive, done) {
+    let init;
+    try {
+      init = { method: "POST", headers: JSON.parse(headersJson), body, keepalive: !!keepalive,
+               credentials: "omit" };
+      fetch(url, init).then(
+        (r) => done(r.status, r.headers.get("Retry-After"), null),
+        (e) => done(0, null, String(e && e.message || e)),
+      );
+    } catch (e) {
+      done(0, null, String(e && e.message || e));
+    }
+  },
+  // The write key and load options the snippet recorded, as JSON (functions left out).
+  loadConfig() {
+    const stub = window.analytics || {};
+    return JSON.stringify({
+      writeKey: stub._writeKey ?? null, options: stub._loadOptions ?? {},
+      apiHost: new URL("v1", base).href,
+    }, (k, v) => (typeof v === "function" ? undefined : v));
+  },
+  // The calls buffered by the snippet: [[method, args, snapshot|null, at|null], ...] as
+  // JSON, each function replaced by {"__pyajs_fn__": i} and pushed onto fns.
+  takeQueue(fns) {
+    const stub = window.analytics;
+    if (!Array.isArray(stub)) return "[]";
+    const calls = [];
+    for (const entry of stub) {
+      if (!Array.isArray(entry) || typeof entry[0] !== "string") continue;
+      const args = entry.slice(1);
+      let snap = null;
+      const last = args[args.length - 1];
+      if (last && typeof last === "object" && last.__t === "bpc") snap = args.pop();
+      calls.push([entry[0], args, snap, snap && snap.ts ? snap.ts : null]);
+    }
+    try {
+      return encodeArgs(calls, fns);
+    } catch (err) {
+      console.warn(`pyajs: some buffered calls cannot be replayed (${err.message})`);
+      return "[]";
+    }
+  },
+  // A JS function handed to Python: called with a JSON array of arguments.
+  callWithJson(fn, argsJson) {
+    return fn(...JSON.parse(argsJson));
+  },
+  // The live window.analytics, backed by core(method, argsJson, fns, snapJson, at).
+  install(core, version) {
+    const stub = window.analytics;
+    const live = {
+      initialized: true, VERSION: version, _writeKey: stub && stub._writeKey,
+      _loadOptions: stub && stub._loadOptions,
+    };
+    for (const m of METHODS) live[m] = makeCall(core, m);
+    const entity = (which) => ({
+      id: makeCall(core, `${which}.id`),
+      traits: makeCall(core, `${which}.traits`),
+      reset: makeCall(core, `${which}.reset`),
+      ...(which === "user" ? {
+        anonymousId: makeCall(core, "user.anonymousId"),
+        logout: makeCall(core, "user.logout"),
+      } : { anonymousId: () => undefined }),
+    });
+    const user = entity("user");
+    const group = entity("group");
+    const sendGroup = live.group;
+    live.user = () => user;
+    live.group = (...args) => (args.length ? sendGroup(...args) : group);
+    live.push = (call) => live[call[0]](...call.slice(1));
+    window.analytics = live;
+    return live;
+  },
+};
+
+function pyscriptConfig() {
+  return JSON.stringify({
+    interpreter: abs("vendor/pyodide/pyodide.mjs"),
+    files: { [abs("pyajs/pyajs.zip")]: "./*" },
+  });
+}
+
+function start() {
+  window.__pyajs = helpers;
+  const own = document.querySelector("py-config, script[type='py'][config]");
+  const boot = document.createElement("script");
+  boot.type = "py";
+  boot.textContent = "import pyajs";
+  if (!own) boot.setAttribute("config", pyscriptConfig());
+  else if (!/pyajs\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
+    console.warn("pyajs: this page has its own PyScript config; add " +
+      `"files": {"${abs("pyajs/pyajs.zip")}": "./*"} to it so pyajs can load`);
+  }
+  (document.body || document.head).appendChild(boot);
+  return import(abs("vendor/pyscript/core.js"));
+}
+
+start();

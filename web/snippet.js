@@ -1,0 +1,44 @@
+// The pyajs snippet: paste it in <head>. It is Segment's snippet with our loader's URL.
+// window.analytics starts as a queue with Segment's method names, so calls made before
+// Python is ready are kept (with the page they were made on and the time) and replayed.
+(function () {
+  var analytics = (window.analytics = window.analytics || []);
+  if (analytics.initialize || analytics.invoked) return;
+  analytics.invoked = true;
+  analytics.methods = ["trackSubmit", "trackClick", "trackLink", "trackForm", "pageview",
+    "identify", "reset", "group", "track", "ready", "alias", "debug", "page", "screen", "once",
+    "off", "on", "addSourceMiddleware", "addIntegrationMiddleware", "setAnonymousId",
+    "addDestinationMiddleware", "register", "timeout"];
+  var withPage = { track: 1, screen: 1, alias: 1, group: 1, page: 1, identify: 1 };
+  analytics.factory = function (method) {
+    return function () {
+      if (window.analytics.initialized) {
+        return window.analytics[method].apply(window.analytics, arguments);
+      }
+      var args = Array.prototype.slice.call(arguments);
+      if (withPage[method]) {
+        var canon = document.querySelector("link[rel='canonical']");
+        args.push({ __t: "bpc", c: canon && canon.getAttribute("href") || null,
+          p: location.pathname, u: location.href, s: location.search, t: document.title,
+          r: document.referrer, ts: Date.now() });
+      }
+      args.unshift(method);
+      analytics.push(args);
+      return analytics;
+    };
+  };
+  for (var i = 0; i < analytics.methods.length; i++) {
+    var key = analytics.methods[i];
+    analytics[key] = analytics.factory(key);
+  }
+  analytics.load = function (writeKey, options) {
+    var s = document.createElement("script");
+    s.type = "module";
+    s.src = analytics._src || "/pyajs.js";
+    var first = document.getElementsByTagName("script")[0];
+    first.parentNode.insertBefore(s, first);
+    analytics._writeKey = writeKey;
+    analytics._loadOptions = options;
+  };
+  analytics.SNIPPET_VERSION = "pyajs-1";
+})();
