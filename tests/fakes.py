@@ -43,7 +43,8 @@ class MemoryCookieJar:
         domain = attrs.get("domain", "").lstrip(".")
         if domain:
             host = self.hostname
-            if domain in self.public_suffixes or not (host == domain or host.endswith("." + domain)):
+            inside = host == domain or host.endswith("." + domain)
+            if domain in self.public_suffixes or not inside:
                 return
         if "secure" in attrs and not self.secure_context:
             return

@@ -1,9 +1,14 @@
 """pyajs.arguments: Segment's flexible call forms (reference §4.1)."""
 
 import pytest
-
-from pyajs.arguments import (CallError, describe, resolve_alias, resolve_identity,
-                             resolve_page, resolve_track)
+from pyajs.arguments import (
+    CallError,
+    describe,
+    resolve_alias,
+    resolve_identity,
+    resolve_page,
+    resolve_track,
+)
 
 
 def cb(*_):
@@ -15,7 +20,7 @@ def cb2(*_):
 
 
 P = {"p": 1}
-O = {"o": 1}
+OPTS = {"o": 1}
 
 
 # -- track -------------------------------------------------------------------------------------
@@ -23,15 +28,15 @@ O = {"o": 1}
 @pytest.mark.parametrize("args,expected", [
     (["E"], ("E", {}, {}, None, [])),
     (["E", P], ("E", P, {}, None, [])),
-    (["E", P, O], ("E", P, O, None, [])),
-    (["E", P, O, cb], ("E", P, O, cb, [])),
+    (["E", P, OPTS], ("E", P, OPTS, None, [])),
+    (["E", P, OPTS, cb], ("E", P, OPTS, cb, [])),
     (["E", cb], ("E", {}, {}, cb, [])),
     (["E", P, cb], ("E", P, {}, cb, [])),
-    (["E", None, O], ("E", {}, O, None, [])),
+    (["E", None, OPTS], ("E", {}, OPTS, None, [])),
     (["E", None, None, cb], ("E", {}, {}, cb, [])),
     ([{"event": "E", "properties": P}], ("E", P, {}, None, [])),
-    ([{"event": "E", "properties": P}, O], ("E", P, O, None, [])),
-    ([{"event": "E"}, O, cb], ("E", {}, O, cb, [])),
+    ([{"event": "E", "properties": P}, OPTS], ("E", P, OPTS, None, [])),
+    ([{"event": "E"}, OPTS, cb], ("E", {}, OPTS, cb, [])),
     ([{"event": "E"}, cb], ("E", {}, {}, cb, [])),
 ])
 def test_track_forms(args, expected):
@@ -40,13 +45,13 @@ def test_track_forms(args, expected):
 
 def test_track_callback_is_the_first_function():
     assert resolve_track(["E", cb, cb2])[3] is cb
-    assert resolve_track(["E", P, O, cb2])[3] is cb2
+    assert resolve_track(["E", P, OPTS, cb2])[3] is cb2
 
 
 @pytest.mark.parametrize("args,props,opts,ignored", [
     (["E", "notobj"], {}, {}, [("properties", "notobj")]),
     (["E", [1, 2]], {}, {}, [("properties", [1, 2])]),
-    (["E", 5, O], {}, O, [("properties", 5)]),
+    (["E", 5, OPTS], {}, OPTS, [("properties", 5)]),
     (["E", P, "x"], P, {}, [("options", "x")]),
     (["E", P, 7], P, {}, [("options", 7)]),
     ([{"event": "E"}, "x"], {}, {}, [("options", "x")]),
@@ -77,20 +82,20 @@ def test_callerror_is_a_valueerror():
     (["Name"], (None, "Name", {}, {}, None, [])),
     (["Cat", "Name"], ("Cat", "Name", {}, {}, None, [])),
     ([P], (None, None, P, {}, None, [])),
-    ([P, O], (None, None, P, O, None, [])),
+    ([P, OPTS], (None, None, P, OPTS, None, [])),
     (["Name", P], (None, "Name", P, {}, None, [])),
-    (["Name", P, O], (None, "Name", P, O, None, [])),
+    (["Name", P, OPTS], (None, "Name", P, OPTS, None, [])),
     (["Cat", "Name", P], ("Cat", "Name", P, {}, None, [])),
-    (["Cat", "Name", P, O], ("Cat", "Name", P, O, None, [])),
-    (["Cat", "Name", P, O, cb], ("Cat", "Name", P, O, cb, [])),
-    (["Cat", "Name", None, O], ("Cat", "Name", {}, O, None, [])),
-    ([None, None, None, O], (None, None, {}, O, None, [])),
+    (["Cat", "Name", P, OPTS], ("Cat", "Name", P, OPTS, None, [])),
+    (["Cat", "Name", P, OPTS, cb], ("Cat", "Name", P, OPTS, cb, [])),
+    (["Cat", "Name", None, OPTS], ("Cat", "Name", {}, OPTS, None, [])),
+    ([None, None, None, OPTS], (None, None, {}, OPTS, None, [])),
     ([None, None, P], (None, None, P, {}, None, [])),
     ([None, "Name", P], (None, "Name", P, {}, None, [])),
     ([cb], (None, None, {}, {}, cb, [])),
     (["Name", cb], (None, "Name", {}, {}, cb, [])),
     (["Name", P, cb], (None, "Name", P, {}, cb, [])),
-    ([P, O, cb], (None, None, P, O, cb, [])),
+    ([P, OPTS, cb], (None, None, P, OPTS, cb, [])),
 ])
 def test_page_forms(args, expected):
     assert resolve_page(args) == expected
@@ -113,16 +118,16 @@ T = {"t": 1}
     ([], (None, {}, {}, None, [])),
     (["u1"], ("u1", {}, {}, None, [])),
     (["u1", T], ("u1", T, {}, None, [])),
-    (["u1", T, O], ("u1", T, O, None, [])),
-    (["u1", T, O, cb], ("u1", T, O, cb, [])),
+    (["u1", T, OPTS], ("u1", T, OPTS, None, [])),
+    (["u1", T, OPTS, cb], ("u1", T, OPTS, cb, [])),
     (["u1", cb], ("u1", {}, {}, cb, [])),
     (["u1", T, cb], ("u1", T, {}, cb, [])),
     ([T], (None, T, {}, None, [])),
-    ([T, O], (None, T, O, None, [])),
-    ([T, O, cb], (None, T, O, cb, [])),
+    ([T, OPTS], (None, T, OPTS, None, [])),
+    ([T, OPTS, cb], (None, T, OPTS, cb, [])),
     ([None, T], (None, T, {}, None, [])),
-    ([None, T, O], (None, T, O, None, [])),
-    (["u1", None, O], ("u1", {}, O, None, [])),
+    ([None, T, OPTS], (None, T, OPTS, None, [])),
+    (["u1", None, OPTS], ("u1", {}, OPTS, None, [])),
     ([5], ("5", {}, {}, None, [])),
     ([5.0, T], ("5", T, {}, None, [])),
     ([1.5], ("1.5", {}, {}, None, [])),
@@ -137,7 +142,7 @@ def test_identity_forms(args, expected):
 @pytest.mark.parametrize("args,expected", [
     (["u1", "x"], ("u1", {}, {}, None, [("traits", "x")])),
     (["u1", T, "x"], ("u1", T, {}, None, [("options", "x")])),
-    (["u1", T, O, {"extra": 1}], ("u1", T, O, None, [("argument", {"extra": 1})])),
+    (["u1", T, OPTS, {"extra": 1}], ("u1", T, OPTS, None, [("argument", {"extra": 1})])),
     ([True], (None, {}, {}, None, [("traits", True)])),
     ([[1]], (None, {}, {}, None, [("traits", [1])])),
 ])
@@ -150,11 +155,11 @@ def test_identity_ignored(args, expected):
 @pytest.mark.parametrize("args,expected", [
     (["new"], ("new", None, {}, None, [])),
     (["new", "old"], ("new", "old", {}, None, [])),
-    (["new", "old", O], ("new", "old", O, None, [])),
-    (["new", "old", O, cb], ("new", "old", O, cb, [])),
-    (["new", O], ("new", None, O, None, [])),
+    (["new", "old", OPTS], ("new", "old", OPTS, None, [])),
+    (["new", "old", OPTS, cb], ("new", "old", OPTS, cb, [])),
+    (["new", OPTS], ("new", None, OPTS, None, [])),
     (["new", cb], ("new", None, {}, cb, [])),
-    (["new", None, O], ("new", None, O, None, [])),
+    (["new", None, OPTS], ("new", None, OPTS, None, [])),
     ([5], ("5", None, {}, None, [])),
     ([5.0, 7], ("5", "7", {}, None, [])),
     (["new", ""], ("new", None, {}, None, [])),
@@ -167,7 +172,7 @@ def test_alias_ignored():
     assert resolve_alias(["new", True])[4] == [("argument", True)]
 
 
-@pytest.mark.parametrize("args", [[], [None], [""], [O], [cb], [True]])
+@pytest.mark.parametrize("args", [[], [None], [""], [OPTS], [cb], [True]])
 def test_alias_needs_a_target(args):
     with pytest.raises(CallError) as info:
         resolve_alias(args)

@@ -1,15 +1,14 @@
 """pyajs.clock: ISO and HTTP dates computed without datetime, checked against datetime."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from pyajs import clock
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MIN_MS = int((datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH).total_seconds()) * 1000
-MAX_MS = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - EPOCH)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_MS = int((datetime(1, 1, 1, tzinfo=UTC) - EPOCH).total_seconds()) * 1000
+MAX_MS = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - EPOCH)
              .total_seconds()) * 1000 + 999
 
 
@@ -18,7 +17,7 @@ def dt(ms):
 
 
 def ms_of(*args):
-    delta = datetime(*args, tzinfo=timezone.utc) - EPOCH
+    delta = datetime(*args, tzinfo=UTC) - EPOCH
     return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 

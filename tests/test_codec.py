@@ -6,7 +6,6 @@ import re
 from urllib.parse import quote
 
 import pytest
-
 from pyajs import codec
 
 # js-cookie 3 write converter: encodeURIComponent, then these escapes back to literals.

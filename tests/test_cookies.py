@@ -2,7 +2,6 @@
 
 import pytest
 from fakes import MemoryCookieJar
-
 from pyajs import cookies
 from pyajs.clock import http_date
 

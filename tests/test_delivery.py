@@ -4,7 +4,6 @@ import base64
 import json
 
 import pytest
-
 from pyajs.delivery import Delivery, Endpoint, basic_auth
 
 NOW = 1700000000000

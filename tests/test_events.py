@@ -4,7 +4,6 @@ import copy
 import re
 
 import pytest
-
 from pyajs.events import EventFactory, bool_integrations, endpoint_letter
 
 AT = 1700000000123

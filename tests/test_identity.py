@@ -5,7 +5,6 @@ import re
 
 import pytest
 from fakes import MemoryCookieJar, MemoryLocalStorage
-
 from pyajs.codec import parse_cookie_header
 from pyajs.identity import Group, User
 from pyajs.storage import build_storages
@@ -46,7 +45,7 @@ def b():
     return Browser()
 
 
-# -- anonymous id --------------------------------------------------------------------------------
+# -- anonymous id ---------------------------------------------------------------------------------
 
 def test_anonymous_id_is_made_lazily_and_stored(b):
     assert b.ajs_keys() == ([], [])
@@ -118,7 +117,7 @@ def test_empty_stored_anonymous_id_is_replaced(b):
     assert b.cookie("ajs_anonymous_id") == "%22" + anon + "%22"
 
 
-# -- user id -------------------------------------------------------------------------------------
+# -- user id --------------------------------------------------------------------------------------
 
 def test_user_id_stored_as_json(b):
     assert b.user.id() is None
@@ -162,7 +161,7 @@ def test_clearing_user_id_keeps_the_anonymous_id(b):
     assert b.user.anonymous_id() == anon
 
 
-# -- identify --------------------------------------------------------------------------------------
+# -- identify -------------------------------------------------------------------------------------
 
 def test_identify_same_user_merges_traits(b):
     anon = b.user.anonymous_id()
@@ -270,7 +269,7 @@ def test_corrupt_traits_read_as_empty_with_one_warning(b, raw):
     assert b.ls.data["ajs_user_traits"] == '{"a":1}'
 
 
-# -- logout / reset ---------------------------------------------------------------------------------
+# -- logout / reset -------------------------------------------------------------------------------
 
 def test_reset_removes_every_user_key(b):
     anon = b.user.anonymous_id()
@@ -292,7 +291,7 @@ def test_logout(b):
     assert b.load().id() is None
 
 
-# -- group ------------------------------------------------------------------------------------------
+# -- group ----------------------------------------------------------------------------------------
 
 def test_group_storage(b):
     b.group.identify("g1", {"plan": "pro"})

@@ -5,7 +5,6 @@ import re
 import uuid
 
 import pytest
-
 from pyajs import ids
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

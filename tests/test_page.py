@@ -1,7 +1,6 @@
 """pyajs.page: context.page from a call-time snapshot, context.campaign, query params."""
 
 import pytest
-
 from pyajs.page import PAGE_FIELDS, campaign, page_context, query_params, url_pathname
 
 

@@ -3,7 +3,6 @@ not fatal, and the cookie load option."""
 
 import pytest
 from fakes import MemoryCookieJar, MemoryLocalStorage
-
 from pyajs.clock import http_date
 from pyajs.codec import parse_cookie_header
 from pyajs.storage import MemoryStore, Storage, build_storages, cookie_attributes

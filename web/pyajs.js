@@ -98,6 +98,15 @@ const helpers = {
       return "[]";
     }
   },
+  // Segment's source middleware contract around a Python `next(eventJson)`.
+  runSourceMiddleware(fn, eventJson, next) {
+    const obj = JSON.parse(eventJson);
+    fn({
+      payload: { obj, type: () => obj.type, event: () => obj.event },
+      integrations: obj.integrations || {},
+      next: (p) => next(p === null ? "null" : JSON.stringify(p && p.obj ? p.obj : obj)),
+    });
+  },
   // A JS function handed to Python: called with a JSON array of arguments.
   callWithJson(fn, argsJson) {
     return fn(...JSON.parse(argsJson));

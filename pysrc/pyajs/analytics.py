@@ -78,6 +78,7 @@ class Analytics:
         self._ready_callbacks = []
         self._middleware = []
         self.debug_enabled = False
+        self._user.anonymous_id()  # the issue's rule 1: made (unless stored) and written now
 
     # -- identity -----------------------------------------------------------------------
     def user(self) -> User:
@@ -133,9 +134,7 @@ class Analytics:
             fields["category"] = category
         if name is not None:
             fields["name"] = name
-        fields["properties"] = dict(properties)
-        if kind == "screen" and category is not None:
-            fields["properties"].setdefault("category", category)
+        fields["properties"] = dict(properties)  # screen: category/name top-level only
         return self._send(kind, fields, options, _callback(method, callback), snapshot, at,
                           emit_args=(category, name, properties, options))
 
@@ -155,7 +154,9 @@ class Analytics:
               callback=None, *, _snapshot=None, _at=None):
         """With no argument, the Group; otherwise associate the visitor with a group."""
         if group_id is _UNSET:
-            return self._group
+            if traits is None and options is None and callback is None:
+                return self._group
+            group_id = None  # group(traits=...): the current group
         _opt_str("group()", "group_id", group_id)
         traits = _opt_dict("group()", "traits", traits)
         options = _opt_dict("group()", "options", options)
@@ -211,14 +212,19 @@ class Analytics:
             return
         fn = self._middleware[index]
 
+        called = []
+
         def next_(payload=None):
+            if called:  # a second next() must not send the event twice
+                return
+            called.append(True)
             self._run_middleware(event if payload is None else payload, finish, index + 1)
 
         try:
             fn(event, next_)
         except Exception as exc:
-            self.warn("pyajs: source middleware raised %s: %s; the event goes on unchanged" % (
-                type(exc).__name__, exc))
+            self.warn("pyajs: source middleware raised %s: %s; the event goes on%s" % (
+                type(exc).__name__, exc, "" if called else " unchanged"))
             next_(event)
 
     def _deliver(self, event, callback, emit_args):

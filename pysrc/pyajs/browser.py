@@ -109,6 +109,22 @@ class JsFunction:
         return self.helpers.callWithJson(self.fn, dumps(list(args)))
 
 
+class JsSourceMiddleware:
+    """A page's ``addSourceMiddleware(fn)`` as the Python middleware ``(event, next)``:
+    ``fn`` gets Segment's ``{payload: {obj}, integrations, next}``."""
+
+    def __init__(self, helpers, fn):
+        self.helpers = helpers
+        self.fn = fn
+
+    def __call__(self, event: dict, next_) -> None:
+        def resume(payload_json):
+            if payload_json != "null":  # next(null) drops the event
+                next_(json.loads(payload_json))
+
+        self.helpers.runSourceMiddleware(self.fn, dumps(event), create_once_callable(resume))
+
+
 def _with_functions(value, helpers, fns):
     """Replace ``{"__pyajs_fn__": i}`` placeholders with callables, in place."""
     if isinstance(value, dict):
@@ -157,10 +173,14 @@ def start() -> Analytics:
     fns = js.Array.new()
     queue = json.loads(helpers.takeQueue(fns))
 
+    def dispatch(method, args, snap, at):
+        if method == "addSourceMiddleware" and args and isinstance(args[0], JsFunction):
+            args = [JsSourceMiddleware(helpers, args[0].fn)]
+        return api.call(method, args, snap, int(at) if at else None)
+
     def core(method, args_json, call_fns, snap_json, at):
         args = _with_functions(json.loads(args_json), helpers, call_fns)
-        snap = json.loads(snap_json) if snap_json else None
-        result = api.call(method, args, snap, int(at) if at else None)
+        result = dispatch(method, args, json.loads(snap_json) if snap_json else None, at)
         return None if result is None else dumps(result)
 
     proxy = create_proxy(core)
@@ -169,13 +189,10 @@ def start() -> Analytics:
     analytics.initialized = True
 
     calls = _with_functions(queue, helpers, fns)
-    first = [c for c in calls if c[0] == "setAnonymousId"]
-    first += [c for c in calls if c[0] == "on"]
-    rest = [c for c in calls if c[0] not in ("setAnonymousId", "on")]
-    for method, args, snap, at in first:
-        api.call(method, args, _snapshot(snap), int(at) if at else None)
-    analytics.user().anonymous_id()  # made (and stored) at initialization, before any event
-    for method, args, snap, at in rest:
-        api.call(method, args, _snapshot(snap), int(at) if at else None)
+    early = ("setAnonymousId", "on", "addSourceMiddleware")  # before any buffered event
+    ordered = [c for m in early for c in calls if c[0] == m]
+    ordered += [c for c in calls if c[0] not in early]
+    for method, args, snap, at in ordered:
+        dispatch(method, args, _snapshot(snap), at)
     analytics.mark_ready()
     return analytics

@@ -10,8 +10,14 @@ into the page and never stops the calls after it.
     >>> api.call("track", ["Clicked", {"id": 3}], snapshot, 1700000000000)  # doctest: +SKIP
 """
 
-from .arguments import (CallError, describe, resolve_alias, resolve_identity, resolve_page,
-                        resolve_track)
+from .arguments import (
+    CallError,
+    describe,
+    resolve_alias,
+    resolve_identity,
+    resolve_page,
+    resolve_track,
+)
 
 EVENT_METHODS = ("track", "page", "screen", "identify", "group", "alias")
 # Classic analytics.js methods that pyajs accepts but does not implement (yet): a warning.
@@ -174,7 +180,7 @@ def _id_arg(method: str, value) -> str:
 
 def _shown(method: str) -> str:
     """``user.id`` → ``user().id``: the call as the page wrote it."""
-    return method.replace(".", "().", 1)
+    return str(method).replace(".", "().", 1)  # str(): a non-string method must not raise
 
 
 def _strip_method(text: str) -> str:

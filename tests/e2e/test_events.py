@@ -162,7 +162,8 @@ def test_segment_argument_forms(page):
 def test_callbacks_run_after_delivery(page):
     page.open()
     page.load()
-    page.js("""window.done = []; analytics.track('CB', {}, {}, (ctx) => window.done.push(ctx.event));
+    page.js("""window.done = [];
+               analytics.track('CB', {}, {}, (ctx) => window.done.push(ctx.event));
                analytics.page(() => window.done.push('page'))""")
     page.pw.wait_for_function("window.done.length === 2")
     assert sorted(page.js("window.done")) == ["CB", "page"]
@@ -212,3 +213,19 @@ def test_python_api_from_a_py_script(page):
     assert "name must be a str" in errors[3]
     assert page.js("window.pyUser") == "py-user"
     assert page.js("analytics.user().id()") == "py-user"  # the same library as window.analytics
+
+
+def test_source_middleware_can_change_and_drop_events(page):
+    page.open()
+    page.load(before="""analytics.addSourceMiddleware(({payload, next}) => {
+        if (payload.obj.event === 'Drop Me') return;
+        payload.obj.properties.enriched = true;
+        next(payload);
+    })""")
+    page.js("analytics.track('Drop Me'); analytics.track('Keep Me', {a: 1})")
+    events = page.server.wait_events(1)
+    page.js("analytics.track('Marker')")
+    events = page.server.wait_events(2)
+    assert [e["event"] for e in events if e["type"] == "track"].count("Drop Me") == 0
+    keep = by(events, "event", "Keep Me")[0]
+    assert keep["properties"] == {"a": 1, "enriched": True}
