@@ -92,6 +92,11 @@ class MemoryLocalStorage:
             raise RuntimeError("SecurityError: localStorage is not available")
         self.data.pop(key, None)
 
+    def keys(self):
+        if self.broken:
+            raise RuntimeError("SecurityError: localStorage is not available")
+        return list(self.data)
+
 
 DEFAULT_SNAPSHOT = {
     "u": "https://www.example.test/docs/install?utm_source=news#top",
@@ -162,6 +167,10 @@ class FakePlatform:
             hostname, secure_context=https, clock=self.now_ms)
         self.local_storage = (local_storage if local_storage is not None
                               else MemoryLocalStorage())
+        from pyajs.storage import local_storage_works
+
+        self.queue_shelf = self.local_storage if local_storage_works(self.local_storage) else None
+        self.online = True
         (self.id_storage, self.user_traits_storage, self.group_traits_storage,
          self.cookie_attrs) = build_storages(self.jar, self.local_storage, hostname, https,
                                              cookie_options, self.warn, self.now_ms)
@@ -179,8 +188,13 @@ class FakePlatform:
     def page_snapshot(self):
         return dict(self.snapshot)
 
-    def send(self, url, headers, body, done):
-        self.requests.append(FakeRequest(url, headers, body, done))
+    def send(self, url, headers, body, done, keepalive=False):
+        request = FakeRequest(url, headers, body, done)
+        request.keepalive = keepalive
+        self.requests.append(request)
+
+    def is_online(self):
+        return self.online
 
     def set_timeout(self, fn, ms):
         self.timers.append(FakeTimer(fn, ms))

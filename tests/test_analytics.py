@@ -390,7 +390,7 @@ def test_callback_on_failed_delivery(ap):
     p.respond_all(400)
     assert len(calls) == 1
     assert errors[0]["code"] == "delivery_failure"
-    assert errors[0]["reason"] == 400
+    assert "HTTP 400" in errors[0]["reason"]
     assert errors[0]["event"]["type"] == "identify"
     assert any("HTTP 400" in w for w in p.warnings)
 

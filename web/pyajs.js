@@ -98,6 +98,14 @@ const helpers = {
       return "[]";
     }
   },
+  // Page life events for the dispatcher; never `unload` (it breaks the back-forward cache).
+  listen(cb) {
+    addEventListener("pagehide", () => cb("pagehide"));
+    addEventListener("pageshow", (e) => { if (e.persisted) cb("pageshow"); });
+    addEventListener("online", () => cb("online"));
+    document.addEventListener("visibilitychange", () =>
+      cb(document.visibilityState === "hidden" ? "hidden" : "visible"));
+  },
   // Segment's source middleware contract around a Python `next(eventJson)`.
   runSourceMiddleware(fn, eventJson, next) {
     const obj = JSON.parse(eventJson);

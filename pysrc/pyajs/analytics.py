@@ -14,7 +14,10 @@ that names the argument. Calls from JavaScript come through ``jscalls``, which a
 Segment's flexible argument forms first.
 """
 
-from .delivery import Delivery, Endpoint
+from .delivery import Endpoint
+from .dispatcher import Dispatcher
+from .ids import uuid4
+from .queue import HEARTBEAT_MS, PersistedQueue
 from .emitter import Emitter
 from .events import EventFactory
 from .identity import Group, User
@@ -70,9 +73,8 @@ class Analytics:
         env["library"] = {"name": LIBRARY_NAME, "version": __version__}
         self.factory = EventFactory(write_key, env, options.get("integrations"),
                                     clock=platform.now_ms)
-        self.delivery = Delivery(Endpoint(options.get("apiHost") or platform.default_api_host,
-                                          options.get("protocol") or "https"),
-                                 write_key, platform.send, self.warn, clock=platform.now_ms)
+        self._pending = {}  # messageId → (callback, emit args) of this page's events
+        self.queue, self.dispatcher = self._delivery(options)
         self.initialized = False
         self._ready = False
         self._ready_callbacks = []
@@ -227,31 +229,103 @@ class Analytics:
                 type(exc).__name__, exc, "" if called else " unchanged"))
             next_(event)
 
+    def _delivery(self, options: dict) -> tuple:
+        """The persisted queue and its dispatcher, from the load options (Segment's
+        ``deliveryStrategy`` and ``httpConfig``, directly or under
+        ``integrations['Segment.io']``, and pyajs's ``queue: {maxEvents, maxBytes}``)."""
+        platform = self.platform
+        segment = (options.get("integrations") or {}).get("Segment.io")
+        segment = segment if isinstance(segment, dict) else {}
+        strategy = options.get("deliveryStrategy") or segment.get("deliveryStrategy") or {}
+        strategy = strategy if isinstance(strategy, dict) else {}
+        config = strategy.get("config") if isinstance(strategy.get("config"), dict) else {}
+        http = options.get("httpConfig") or segment.get("httpConfig") or {}
+        backoff = http.get("backoffConfig") if isinstance(http, dict) else None
+        backoff = backoff if isinstance(backoff, dict) else {}
+        limits = options.get("queue") if isinstance(options.get("queue"), dict) else {}
+        queue = PersistedQueue(platform.queue_shelf, self.write_key, uuid4(), platform.now_ms,
+                               self.warn, _number(limits.get("maxEvents"), 1000),
+                               _number(limits.get("maxBytes"), 1000000))
+        endpoint = Endpoint(options.get("apiHost") or platform.default_api_host,
+                            options.get("protocol") or "https")
+        dispatcher = Dispatcher(
+            queue, endpoint, self.write_key, platform, self.warn, self._settled,
+            strategy="batching" if strategy.get("strategy") == "batching" else "standard",
+            batch_size=_number(config.get("size"), 10),
+            batch_timeout_ms=_number(config.get("timeout"), 5000),
+            max_attempts=_number(backoff.get("maxRetryCount"), 10),
+            base_ms=_number(backoff.get("baseBackoffInterval"), 0.5) * 1000,
+            max_ms=_number(backoff.get("maxBackoffInterval"), 60) * 1000,
+            jitter=_number(backoff.get("jitterPercent"), 10) / 100)
+        return queue, dispatcher
+
+    def start_delivery(self, claim_wait_ms: int = 100) -> None:
+        """Begin the page's heartbeat and take over the events earlier pages left behind
+        (after ``claim_wait_ms``, so a page claiming at the same time cannot send them too)."""
+        self.queue.heartbeat()
+        claimed = self.queue.claim_orphans()
+        if claimed:
+            self.platform.set_timeout(lambda: self.dispatcher.resume(
+                self.queue.adopt(claimed)), claim_wait_ms)
+        self.platform.set_timeout(self._beat, HEARTBEAT_MS)
+
+    def _beat(self) -> None:
+        self.queue.heartbeat()
+        claimed = self.queue.claim_orphans()  # a crashed tab's events, once it is stale
+        if claimed:
+            self.platform.set_timeout(lambda: self.dispatcher.resume(
+                self.queue.adopt(claimed)), 100)
+        self.platform.set_timeout(self._beat, HEARTBEAT_MS)
+
+    def page_event(self, name: str) -> None:
+        """``pagehide``, ``hidden``, ``visible``, ``online`` or ``pageshow`` from the page."""
+        if name in ("pagehide", "hidden"):
+            self.dispatcher.page_hidden()
+            if name == "pagehide":
+                self.queue.release()
+        elif name in ("visible", "pageshow"):
+            self.queue.heartbeat()
+            self.dispatcher.flush()
+        elif name == "online":
+            self.dispatcher.flush()
+
+    def _settled(self, entry, ok: bool, status: int, reason) -> None:
+        callback, emit_args = self._pending.pop(entry.id, (None, None))
+        event = entry.event
+        if ok:
+            if emit_args is not None:
+                self.emitter.emit(event["type"], *emit_args)
+        else:
+            self.emitter.emit("error", {"code": "delivery_failure", "reason": reason or status,
+                                        "event": event})
+        if callback is not None:
+            callback()
+
     def _deliver(self, event, callback, emit_args):
+        """Queue ``event`` (persisted first); the callback runs once it is delivered, or
+        after one second at most, whichever comes first."""
         state = {"called": False}
 
         def finish(*_):
-            if state["called"]:
+            if state["called"] or callback is None:
                 return
             state["called"] = True
-            if callback is not None:
-                try:
-                    callback(event)
-                except Exception as exc:
-                    self.warn("pyajs: a %s callback raised %s: %s" % (
-                        event["type"], type(exc).__name__, exc))
+            try:
+                callback(event)
+            except Exception as exc:
+                self.warn("pyajs: a %s callback raised %s: %s" % (
+                    event["type"], type(exc).__name__, exc))
 
-        def done(ok, status, error):
-            if ok:
-                self.emitter.emit(event["type"], *emit_args)
-            else:
-                self.emitter.emit("error", {"code": "delivery_failure", "reason": error or status,
-                                            "event": event})
+        entry = self.queue.add(event)
+        if entry is None:  # over the size limit: reported by the queue
+            self.emitter.emit("error", {"code": "delivery_failure", "reason": "too large",
+                                        "event": event})
             finish()
-
+            return
+        self._pending[entry.id] = (finish if callback is not None else None, emit_args)
         if callback is not None:
             self.platform.set_timeout(finish, CALLBACK_TIMEOUT_MS)
-        self.delivery.deliver(event, done)
+        self.dispatcher.add(entry)
 
     # -- lifecycle ----------------------------------------------------------------------
     def on(self, name: str, fn) -> None:
@@ -286,3 +360,10 @@ class Analytics:
 
     def debug(self, enabled: bool = True) -> None:
         self.debug_enabled = bool(enabled)
+
+
+def _number(value, default):
+    """A positive number option, or ``default`` (bad values are ignored)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return default
+    return value

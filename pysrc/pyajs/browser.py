@@ -15,7 +15,7 @@ from pyodide.ffi import create_once_callable, create_proxy
 from .analytics import Analytics
 from .codec import dumps
 from .jscalls import JsApi
-from .storage import build_storages
+from .storage import build_storages, local_storage_works
 from .version import __version__
 
 _FN = "__pyajs_fn__"
@@ -53,6 +53,10 @@ class BrowserLocalStorage:
     def removeItem(self, key):  # noqa: N802
         self.ls.removeItem(key)
 
+    def keys(self) -> list:
+        ls = self.ls
+        return [ls.key(i) for i in range(ls.length)]
+
 
 class BrowserPlatform:
     """What ``Analytics`` needs from the page, implemented with the browser's APIs."""
@@ -71,6 +75,7 @@ class BrowserPlatform:
             DocumentCookie(), local, location.hostname, location.protocol == "https:",
             cookie_options, warn, self.now_ms)
         self.id_storage = ids
+        self.queue_shelf = local if local_storage_works(local) else None
         self.user_traits_storage = user_traits
         self.group_traits_storage = group_traits
 
@@ -93,6 +98,9 @@ class BrowserPlatform:
         self.helpers.send(url, dumps(headers), body, keepalive,
                           create_once_callable(lambda status, retry_after, error: done(
                               int(status), retry_after, error)))
+
+    def is_online(self) -> bool:
+        return bool(js.navigator.onLine)
 
     def set_timeout(self, fn, ms: int) -> None:
         js.setTimeout(create_once_callable(fn), ms)
@@ -194,5 +202,9 @@ def start() -> Analytics:
     ordered += [c for c in calls if c[0] not in early]
     for method, args, snap, at in ordered:
         dispatch(method, args, _snapshot(snap), at)
+    listener = create_proxy(analytics.page_event)
+    _keep.append(listener)
+    helpers.listen(listener)
+    analytics.start_delivery()
     analytics.mark_ready()
     return analytics

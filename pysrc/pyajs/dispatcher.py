@@ -1,0 +1,242 @@
+"""Delivery that loses nothing: retries with backoff, batching, offline and page exits.
+
+The dispatcher takes events from the persisted queue and posts them, one request per event
+(Segment's standard strategy) or in batches (``/v1/batch``). A failed try is retried with
+exponential backoff and jitter (0.5 s base, 60 s cap, 10 attempts), a 429 waits its
+``Retry-After`` (at most 300 s); 4xx answers other than 408, 410, 429 and 460 are final.
+Retries carry the same ``messageId`` and ``timestamp`` and an ``X-Retry-Count`` header.
+While the browser is offline nothing is tried. When the page is hidden or left, what is
+pending goes out with ``fetch(…, {keepalive: true})`` in chunks within the browser's 64 KB
+keepalive budget; anything that may not have made it is still in the persisted queue.
+
+The edges come from the platform: ``send(url, headers, body, done, keepalive)``,
+``set_timeout(fn, ms)``, ``now_ms()``, ``is_online()``.
+"""
+
+import random
+
+from .clock import iso_utc
+from .codec import dumps
+from .delivery import basic_auth
+
+RETRY_STATUSES = (408, 410, 429, 460)
+FINAL_5XX = (501, 505, 511)
+MAX_BATCH_BYTES = 500 * 1024
+BATCH_CUT_BYTES = 450 * 1024
+KEEPALIVE_BUDGET = 60 * 1024  # under Chromium's 64 KB for all keepalive requests in flight
+MAX_IN_FLIGHT = 16
+
+
+def is_retryable(status: int) -> bool:
+    """Network errors (0), 5xx except 501/505/511, and 408/410/429/460."""
+    if status == 0 or status in RETRY_STATUSES:
+        return True
+    return 500 <= status < 600 and status not in FINAL_5XX
+
+
+def backoff_ms(attempt: int, base_ms: float = 500, max_ms: float = 60000,
+               jitter: float = 0.1, rand=random.random) -> int:
+    """``min(base · 2^(attempt-1), max)`` ± ``jitter``: the wait before try ``attempt + 1``."""
+    delay = min(base_ms * (2 ** (attempt - 1)), max_ms)
+    return int(delay * (1 + jitter * (2 * rand() - 1)))
+
+
+def retry_after_ms(header, cap_s: float = 300):
+    """A numeric ``Retry-After`` in ms (capped), or None (absent or an HTTP date)."""
+    if header is None:
+        return None
+    try:
+        seconds = float(str(header).strip())
+    except ValueError:
+        return None
+    if seconds < 0:
+        return None
+    return int(min(seconds, cap_s) * 1000)
+
+
+class Dispatcher:
+    def __init__(self, queue, endpoint, write_key: str, platform, warn, on_final,
+                 strategy: str = "standard", batch_size: int = 10, batch_timeout_ms: int = 5000,
+                 max_attempts: int = 10, base_ms: float = 500, max_ms: float = 60000,
+                 jitter: float = 0.1):
+        self.queue = queue
+        self.endpoint = endpoint
+        self.auth = basic_auth(write_key)
+        self.write_key = write_key
+        self.platform = platform
+        self.warn = warn
+        self.on_final = on_final  # (entry, ok, status, reason) when an event is done
+        self.batching = strategy == "batching"
+        self.batch_size = max(1, int(batch_size))
+        self.batch_timeout_ms = batch_timeout_ms
+        self.max_attempts = max_attempts
+        self.base_ms, self.max_ms, self.jitter = base_ms, max_ms, jitter
+        self.in_flight = 0
+        self.keepalive_bytes = 0  # bytes of keepalive requests in flight
+        self._timer_due = None
+        self._batch_started = None
+
+    # -- intake ---------------------------------------------------------------------------
+    def add(self, entry) -> None:
+        """A new event: sent now (standard) or when the batch is full or old enough."""
+        entry.due = 0
+        self.flush()
+
+    def resume(self, entries) -> None:
+        """Events from an earlier page: sent at once, attempts counted on."""
+        for entry in entries:
+            entry.due = 0
+        self.flush()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def flush(self, force: bool = False) -> None:
+        now = self.platform.now_ms()
+        if not self.platform.is_online():
+            return  # the 'online' event calls flush again
+        due = [e for e in self.queue.pending() if not e.in_flight and e.due <= now]
+        if self.batching:
+            self._flush_batches(due, now, force)
+        else:
+            for entry in due:
+                if self.in_flight >= MAX_IN_FLIGHT:
+                    break
+                if self.queue.still_mine(entry):
+                    # keepalive lets the request outlive a navigation, within the budget
+                    small = self.keepalive_bytes + entry.size + 512 < KEEPALIVE_BUDGET
+                    self._send([entry], keepalive=small)
+        self._arm(now)
+
+    def _flush_batches(self, due, now, force) -> None:
+        if not due:
+            self._batch_started = None
+            return
+        if self._batch_started is None:
+            self._batch_started = now
+        full = len(due) >= self.batch_size
+        old = now - self._batch_started >= self.batch_timeout_ms
+        if not (force or full or old):
+            return
+        self._batch_started = None
+        chunk, size = [], 0
+        for entry in due:
+            if not self.queue.still_mine(entry):
+                continue
+            if chunk and (len(chunk) >= self.batch_size or size + entry.size > BATCH_CUT_BYTES):
+                self._send(chunk, keepalive=False)
+                chunk, size = [], 0
+            chunk.append(entry)
+            size += entry.size
+        if chunk and (force or full or old or len(chunk) >= self.batch_size):
+            self._send(chunk, keepalive=False)
+
+    def _arm(self, now: int) -> None:
+        """One timer for the earliest due retry or batch deadline."""
+        waits = [e.due for e in self.queue.pending() if not e.in_flight and e.due > now]
+        if self.batching and self._batch_started is not None:
+            waits.append(self._batch_started + self.batch_timeout_ms)
+        if not waits:
+            return
+        due = min(waits)
+        if self._timer_due is not None and self._timer_due <= due:
+            return
+        self._timer_due = due
+        self.platform.set_timeout(self._tick, max(0, due - now))
+
+    def _tick(self) -> None:
+        self._timer_due = None
+        self.flush()
+
+    # -- requests -----------------------------------------------------------------------------
+    def _body(self, entries) -> tuple:
+        sent_at = iso_utc(self.platform.now_ms())
+        if len(entries) == 1 and not self.batching:
+            body = dict(entries[0].event)
+            body["sentAt"] = sent_at
+            return self.endpoint.url(body["type"]), dumps(body)
+        return (self.endpoint.base + "/batch",
+                dumps({"batch": [e.event for e in entries], "writeKey": self.write_key,
+                       "sentAt": sent_at}))
+
+    def _send(self, entries, keepalive: bool, force_batch: bool = False) -> None:
+        if force_batch:
+            url = self.endpoint.base + "/batch"
+            body = dumps({"batch": [e.event for e in entries], "writeKey": self.write_key,
+                          "sentAt": iso_utc(self.platform.now_ms())})
+        else:
+            url, body = self._body(entries)
+        headers = {"Content-Type": "text/plain", "Authorization": self.auth}
+        retries = max(e.attempts + e.rate_limited for e in entries)
+        if retries:
+            headers["X-Retry-Count"] = str(retries)
+        for e in entries:
+            e.in_flight = True
+            e.keepalive = keepalive
+        self.in_flight += 1
+        held = len(body) if keepalive else 0
+        self.keepalive_bytes += held
+
+        def done(status, retry_after=None, error=None):
+            self.in_flight -= 1
+            self.keepalive_bytes -= held
+            self._settled(entries, int(status or 0), retry_after, error)
+
+        try:
+            self.platform.send(url, headers, body, done, keepalive)
+        except Exception as exc:
+            done(0, None, "%s: %s" % (type(exc).__name__, exc))
+
+    def _settled(self, entries, status, retry_after, error) -> None:
+        now = self.platform.now_ms()
+        # an event sent twice (page exit) may be settled already by the other request
+        entries = [e for e in entries if self.queue.entries.get(e.id) is e]
+        if 200 <= status < 400:
+            for e in entries:
+                self.queue.ack(e)
+                self.on_final(e, True, status, None)
+        elif is_retryable(status):
+            wait = retry_after_ms(retry_after) if status == 429 else None
+            for e in entries:
+                e.in_flight = False
+                if wait is not None and e.rate_limited < self.max_attempts:
+                    e.rate_limited += 1
+                    e.due = now + wait
+                    continue
+                e.attempts += 1
+                if e.attempts >= self.max_attempts:
+                    self.queue.remove(e)
+                    reason = "gave up after %d attempts (%s)" % (
+                        e.attempts, error or "HTTP %d" % status)
+                    self.warn("pyajs: %s %r was not delivered: %s" % (
+                        e.event.get("type"), e.id, reason))
+                    self.on_final(e, False, status, reason)
+                    continue
+                e.due = now + backoff_ms(e.attempts, self.base_ms, self.max_ms, self.jitter)
+                self.queue.save_attempts(e)
+        else:
+            for e in entries:
+                self.queue.remove(e)
+                reason = "the collector refused it: HTTP %d" % status
+                self.warn("pyajs: %s %r was dropped: %s" % (e.event.get("type"), e.id, reason))
+                self.on_final(e, False, status, reason)
+        self.flush()
+
+    # -- page life ------------------------------------------------------------------------
+    def page_hidden(self) -> None:
+        """Send what is waiting (and what a page exit would cancel) with keepalive, in
+        batches within the keepalive budget; the rest stays in the persisted queue."""
+        if not self.platform.is_online():
+            return
+        waiting = [e for e in self.queue.pending() if not e.in_flight or not e.keepalive]
+        budget = KEEPALIVE_BUDGET
+        chunk, size = [], 0
+        for entry in waiting:
+            if entry.size + 200 > budget:
+                break
+            if size + entry.size > 16 * 1024 and chunk:
+                self._send(chunk, keepalive=True, force_batch=True)
+                chunk, size = [], 0
+            chunk.append(entry)
+            size += entry.size
+            budget -= entry.size + 100
+        if chunk:
+            self._send(chunk, keepalive=True, force_batch=True)
