@@ -16,11 +16,11 @@ Segment's flexible argument forms first.
 
 from .delivery import Endpoint
 from .dispatcher import Dispatcher
-from .ids import uuid4
-from .queue import HEARTBEAT_MS, PersistedQueue
 from .emitter import Emitter
 from .events import EventFactory
 from .identity import Group, User
+from .ids import uuid4
+from .queue import HEARTBEAT_MS, PersistedQueue
 from .version import LIBRARY_NAME, __version__
 
 _UNSET = object()
