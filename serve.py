@@ -6,7 +6,22 @@ endpoint that speaks the Segment HTTP Tracking API so events can be sent and the
 Standard library only, so it runs wherever Python 3.11 does, with nothing to install.
 
     python serve.py [--host 127.0.0.1] [--port 8000] [--db PATH] [--write-key KEY ...]
-                    [--quiet]
+                    [--quiet] [--faults]
+
+Collector API: POST /v1/{t,p,i,g,a,s,track,...,batch,b}; GET/DELETE /api/events (listing,
+filters); GET /api/stats ({"events", "duplicates", "requests", "faults_injected"}); and, only
+with --faults, GET/POST/DELETE /api/faults to make the next /v1 POSTs fail on purpose:
+
+    {"mode": "status", "status": 503, "count": 3}            answer 503, store nothing
+    {"mode": "status", "status": 429, "retryAfter": 2}       ... with Retry-After: 2
+    {"mode": "stall", "seconds": 30}                         read, hold open, close unanswered
+    {"mode": "drop"}                                         close without any answer
+    {"mode": "random", "rate": 0.3, "statuses": [500, 503, 429, "drop"], "retryAfter": 1,
+     "count": 100, "seed": 1}                                each of the next 100 fails w.p. 0.3
+
+`count` defaults to 1; faults apply in the order queued; POST takes one object or an array.
+Events are deduplicated by (writeKey, messageId): a repeat is answered 200 with
+"duplicates": n and not stored again.
 """
 
 from __future__ import annotations
@@ -14,17 +29,23 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import dataclasses
 import email.utils
 import hashlib
 import io
 import json
+import random
+import signal
 import socket
 import sqlite3
 import sys
 import threading
 import zipfile
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -260,12 +281,23 @@ def _compact_size(value: Any) -> int:
 
 
 class EventStore:
-    """SQLite store for received events.
+    """SQLite store for received events, deduplicated by (writeKey, messageId).
 
-    One connection shared by all handler threads and guarded by a lock: the dev server's
-    load is tiny, and it is what makes `:memory:` databases work across threads.
+    One connection shared by all handler threads and guarded by a lock: every write goes
+    through it one at a time (so there is never "database is locked" between our own
+    threads), and it is what makes `:memory:` databases work across threads. A request's
+    events are committed before the request is answered: with WAL and synchronous=NORMAL a
+    commit survives the process being killed (not a power cut, which a dev server can live
+    with).
+
+    Delivery is at least once (clients retry when they see no answer), so the same event can
+    arrive twice; a UNIQUE index on (write_key, message_id) plus INSERT OR IGNORE makes the
+    store read as exactly once: the first copy wins, later ones are counted as duplicates.
     """
 
+    # Version 1 (the first schema) had a plain index on (write_key, message_id); version 2
+    # makes it UNIQUE. PRAGMA user_version records which one a database file has.
+    SCHEMA_VERSION = 2
     SCHEMA = """
         CREATE TABLE IF NOT EXISTS events (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -278,10 +310,13 @@ class EventStore:
             body TEXT NOT NULL,
             path TEXT NOT NULL,
             retry_count
-        );
-        CREATE INDEX IF NOT EXISTS events_write_key_message_id
-            ON events (write_key, message_id);
+        )
     """
+    UNIQUE_INDEX = """
+        CREATE UNIQUE INDEX IF NOT EXISTS events_write_key_message_id_unique
+            ON events (write_key, message_id)
+    """
+    BUSY_TIMEOUT_MS = 10_000
     FILTERS = (
         ("writeKey", "write_key"),
         ("type", "type"),
@@ -295,29 +330,70 @@ class EventStore:
         path = str(db_path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.conn = sqlite3.connect(
+            path,
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=self.BUSY_TIMEOUT_MS / 1000,
+        )
+        # Another process on the same file (a second server, the sqlite3 shell) waits its
+        # turn instead of failing with "database is locked".
+        self.conn.execute(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(self.SCHEMA)
+        self._migrate()
 
-    def insert(self, rows: Iterable[tuple[Any, ...]]) -> int:
-        """Insert rows in one transaction, so a request's events are stored all or none."""
+    def _migrate(self) -> None:
+        """Create the schema, or bring a file made by an older serve.py up to date.
+
+        Version 1 files may hold duplicates (it stored every copy); the first copy (lowest
+        id) of each (write_key, message_id) is kept, so ids, and `after` pollers, stay valid.
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(self.SCHEMA)
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < self.SCHEMA_VERSION:
+                self.conn.execute(
+                    "DELETE FROM events WHERE id NOT IN"
+                    " (SELECT MIN(id) FROM events GROUP BY write_key, message_id)"
+                )
+                self.conn.execute("DROP INDEX IF EXISTS events_write_key_message_id")
+                self.conn.execute(self.UNIQUE_INDEX)
+                self.conn.execute(f"PRAGMA user_version={self.SCHEMA_VERSION}")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def insert(self, rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
+        """Insert rows in one committed transaction (a request's events: all or none).
+
+        Returns (stored, duplicates): rows whose (write_key, message_id) is already stored,
+        or repeated earlier in `rows`, are ignored and counted as duplicates.
+        """
         rows = list(rows)
         with self.lock:
-            self.conn.execute("BEGIN")
+            before = self.conn.total_changes
+            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 self.conn.executemany(
-                    "INSERT INTO events (received_at, write_key, type, message_id,"
+                    "INSERT OR IGNORE INTO events (received_at, write_key, type, message_id,"
                     " anonymous_id, user_id, body, path, retry_count)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
+                stored = self.conn.total_changes - before
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-        return len(rows)
+        return stored, len(rows) - stored
+
+    def count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 
     def query(
         self, filters: dict[str, str], after: int | None = None, limit: int = DEFAULT_LIMIT
@@ -362,6 +438,199 @@ class EventStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+# --------------------------------------------------------------------------------------
+# Fault injection (only with --faults)
+
+FAULT_MODES = ("status", "stall", "drop", "random")
+FAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "status": ("mode", "count", "status", "retryAfter"),
+    "stall": ("mode", "count", "seconds"),
+    "drop": ("mode", "count"),
+    "random": ("mode", "count", "rate", "statuses", "retryAfter", "seed"),
+}
+MAX_FAULT_COUNT = 1_000_000
+MAX_STALL_SECONDS = 3600.0
+DROP = "drop"
+
+
+@dataclass
+class FaultAction:
+    """What to do to one request: answer `status` (with Retry-After), stall, or drop."""
+
+    kind: str  # "status" | "stall" | "drop"
+    status: int | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Fault:
+    """One queued fault spec, applied to the next `remaining` collector POSTs."""
+
+    mode: str
+    remaining: int
+    status: int | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    rate: float = 0.0
+    statuses: list[int | str] = dataclasses.field(default_factory=list)
+    seed: int | str | None = None
+    rng: random.Random = dataclasses.field(default_factory=random.Random, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec as the API shows it (count = how many requests it still applies to)."""
+        out: dict[str, Any] = {"mode": self.mode, "count": self.remaining}
+        if self.mode == "status":
+            out["status"] = self.status
+        elif self.mode == "stall":
+            out["seconds"] = self.seconds
+        elif self.mode == "random":
+            out.update(rate=self.rate, statuses=list(self.statuses), seed=self.seed)
+        if self.retry_after is not None:
+            out["retryAfter"] = self.retry_after
+        return out
+
+    def next_action(self) -> FaultAction | None:
+        """Consume one request's worth of this fault; None means "let it through"."""
+        self.remaining -= 1
+        if self.mode == "status":
+            return FaultAction("status", self.status, self.retry_after)
+        if self.mode == "stall":
+            return FaultAction("stall", seconds=self.seconds)
+        if self.mode == "drop":
+            return FaultAction("drop")
+        if self.rng.random() >= self.rate:
+            return None
+        choice = self.rng.choice(self.statuses)
+        if choice == DROP:
+            return FaultAction("drop")
+        assert isinstance(choice, int)
+        return FaultAction("status", choice, self.retry_after if choice == 429 else None)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _error_status(value: Any) -> bool:
+    return _is_int(value) and 400 <= value <= 599
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def parse_fault(spec: Any, prefix: str = "") -> Fault:
+    """Validate one fault spec from POST /api/faults; ApiError(400) names the bad field."""
+    where = prefix[:-1] if prefix.endswith(".") else (prefix or "body")
+    if not isinstance(spec, dict):
+        raise ApiError(400, f"{where}: must be a JSON object")
+
+    def bad(name: str, what: str) -> ApiError:
+        return ApiError(400, f"{prefix}{name}: {what}")
+
+    mode = spec.get("mode")
+    if mode not in FAULT_MODES:
+        raise bad("mode", f"required, one of {', '.join(FAULT_MODES)} (got {mode!r})")
+    for name in spec:
+        if name not in FAULT_FIELDS[mode]:
+            allowed = ", ".join(FAULT_FIELDS[mode])
+            raise bad(name, f"unknown field for mode {mode!r} (allowed: {allowed})")
+    count = spec.get("count", 1)
+    if not _is_int(count) or not 1 <= count <= MAX_FAULT_COUNT:
+        raise bad("count", f"must be an integer from 1 to {MAX_FAULT_COUNT}")
+    retry_after = spec.get("retryAfter")
+    if retry_after is not None and (not _is_int(retry_after) or retry_after < 0):
+        raise bad("retryAfter", "must be a non-negative integer (seconds)")
+    fault = Fault(mode, count, retry_after=retry_after)
+    if mode == "status":
+        if not _error_status(spec.get("status")):
+            raise bad("status", "required integer HTTP status from 400 to 599")
+        fault.status = spec["status"]
+    elif mode == "stall":
+        seconds = spec.get("seconds")
+        if not _is_number(seconds) or not 0 < seconds <= MAX_STALL_SECONDS:
+            raise bad(
+                "seconds", f"required number of seconds, over 0 and at most {MAX_STALL_SECONDS:g}"
+            )
+        fault.seconds = float(seconds)
+    elif mode == "random":
+        rate = spec.get("rate")
+        if not _is_number(rate) or not 0 <= rate <= 1:
+            raise bad("rate", "required number from 0 to 1 (probability a request fails)")
+        statuses = spec.get("statuses", [500, 503, 429])
+        if (
+            not isinstance(statuses, list)
+            or not statuses
+            or not all(_error_status(s) or s == DROP for s in statuses)
+        ):
+            raise bad("statuses", 'must be a non-empty array of 400-599 statuses or "drop"')
+        seed = spec.get("seed")
+        if seed is not None and not (_is_int(seed) or isinstance(seed, str)):
+            raise bad("seed", "must be an integer or a string")
+        fault.rate = float(rate)
+        fault.statuses = list(statuses)
+        fault.seed = seed
+        fault.rng = random.Random(seed)
+    return fault
+
+
+class FaultQueue:
+    """Faults waiting to be applied, in order, to the next collector POSTs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: deque[Fault] = deque()
+
+    def add(self, faults: Iterable[Fault]) -> None:
+        with self.lock:
+            self.pending.extend(faults)
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [fault.describe() for fault in self.pending]
+
+    def clear(self) -> int:
+        with self.lock:
+            cleared = len(self.pending)
+            self.pending.clear()
+            return cleared
+
+    def take(self) -> FaultAction | None:
+        """The action for the next request (None: serve it normally)."""
+        with self.lock:
+            if not self.pending:
+                return None
+            fault = self.pending[0]
+            action = fault.next_action()
+            if fault.remaining <= 0:
+                self.pending.popleft()
+            return action
+
+
+class Counters:
+    """Per-process request counters for GET /api/stats (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.duplicates = 0
+        self.faults_injected = 0
+
+    def add(self, requests: int = 0, duplicates: int = 0, faults_injected: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.duplicates += duplicates
+            self.faults_injected += faults_injected
 
 
 # --------------------------------------------------------------------------------------
@@ -425,6 +694,9 @@ class DevServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: fifty clients connecting at once then
+    # lose SYNs and wait a 1 s retransmit. The kernel caps this at somaxconn anyway.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -433,6 +705,7 @@ class DevServer(ThreadingHTTPServer):
         store: EventStore,
         write_keys: Iterable[str],
         quiet: bool,
+        faults: bool = False,
     ):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -441,9 +714,19 @@ class DevServer(ThreadingHTTPServer):
         self.write_keys = frozenset(write_keys)
         self.quiet = quiet
         self.package_zip = PackageZip(root / "pysrc" / "pyajs")
+        # None unless started with --faults: then /api/faults exists.
+        self.faults: FaultQueue | None = FaultQueue() if faults else None
+        self.counters = Counters()
+        # Set when the server stops, to release stalled (fault-injected) requests.
+        self.stopping = threading.Event()
         super().__init__(address, DevHandler)
 
+    def shutdown(self) -> None:
+        self.stopping.set()
+        super().shutdown()
+
     def server_close(self) -> None:
+        self.stopping.set()
         super().server_close()
         self.store.close()
 
@@ -635,6 +918,13 @@ class DevHandler(BaseHTTPRequestHandler):
             return
         if method != "POST":
             raise self._method_not_allowed(method, "POST, OPTIONS")
+        self.server.counters.add(requests=1)
+        faults = self.server.faults
+        action = faults.take() if faults is not None else None
+        if action is not None:
+            self.server.counters.add(faults_injected=1)
+            self._inject(action)
+            return
         self._collect(path, route)
 
     def _route_api(self, method: str, path: str, query: str) -> None:
@@ -650,6 +940,15 @@ class DevHandler(BaseHTTPRequestHandler):
                 self._preflight(allowed)
             else:
                 raise self._method_not_allowed(method, allowed)
+        elif path == "/api/stats":
+            if method in ("GET", "HEAD"):
+                self._send_json(200, self._stats(), {"Cache-Control": "no-store"})
+            elif method == "OPTIONS":
+                self._preflight("GET, HEAD, OPTIONS")
+            else:
+                raise self._method_not_allowed(method, "GET, HEAD, OPTIONS")
+        elif path == "/api/faults":
+            self._route_faults(method)
         elif path == "/api/health":
             if method in ("GET", "HEAD"):
                 self._send_json(200, {"ok": True}, {"Cache-Control": "no-store"})
@@ -659,6 +958,71 @@ class DevHandler(BaseHTTPRequestHandler):
                 raise self._method_not_allowed(method, "GET, HEAD, OPTIONS")
         else:
             raise ApiError(404, f"no such endpoint: {path}")
+
+    def _stats(self) -> dict[str, int]:
+        counters = self.server.counters
+        with counters.lock:
+            figures = {
+                "duplicates": counters.duplicates,
+                "requests": counters.requests,
+                "faults_injected": counters.faults_injected,
+            }
+        return {"events": self.server.store.count(), **figures}
+
+    # ---- fault injection -------------------------------------------------------------
+
+    def _route_faults(self, method: str) -> None:
+        faults = self.server.faults
+        if faults is None:
+            raise ApiError(404, "no such endpoint: /api/faults (start serve.py with --faults)")
+        allowed = "GET, POST, DELETE, OPTIONS"
+        no_store = {"Cache-Control": "no-store"}
+        if method == "GET":
+            self._send_json(200, {"pending": faults.describe()}, no_store)
+        elif method == "POST":
+            raw = self._read_body(MAX_BODY_BYTES)
+            try:
+                payload = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                raise ApiError(400, f"body: not valid JSON ({exc})") from None
+            if isinstance(payload, list):
+                if not payload:
+                    raise ApiError(400, "body: empty array; expected fault objects")
+                parsed = [parse_fault(spec, f"[{i}].") for i, spec in enumerate(payload)]
+            else:
+                parsed = [parse_fault(payload)]
+            faults.add(parsed)
+            self._send_json(200, {"pending": faults.describe()}, no_store)
+        elif method == "DELETE":
+            self._send_json(200, {"cleared": faults.clear()}, no_store)
+        elif method == "OPTIONS":
+            self._preflight(allowed)
+        else:
+            raise self._method_not_allowed(method, allowed)
+
+    def _inject(self, action: FaultAction) -> None:
+        """Fail this collector request as told; nothing of it is stored."""
+        # Read the whole request first, as a real server would before failing.
+        self._discard_body()
+        self._body_read = True
+        if not self.server.quiet:
+            detail = action.status if action.kind == "status" else action.kind
+            self.log_message('"%s" injected fault: %s', self.requestline, detail)
+        if action.kind == "status":
+            assert action.status is not None
+            headers = {}
+            if action.retry_after is not None:
+                headers["Retry-After"] = str(action.retry_after)
+            message = f"injected fault: {action.status} {_reason(action.status)}"
+            self._send_json(action.status, {"error": message}, headers)
+            return
+        if action.kind == "stall":
+            # Hold the connection without answering (other requests go on in their own
+            # threads); then, or as soon as the server stops, close it unanswered.
+            self.server.stopping.wait(action.seconds)
+        # "drop" (and a stall that ran out): close the socket without any answer.
+        self._responded = True
+        self.close_connection = True
 
     # ---- collector -------------------------------------------------------------------
 
@@ -737,8 +1101,13 @@ class DevHandler(BaseHTTPRequestHandler):
                     retry_value,
                 )
             )
-        self.server.store.insert(rows)
-        self._send_json(200, {"success": True})
+        _stored, duplicates = self.server.store.insert(rows)
+        answer: dict[str, Any] = {"success": True}
+        if duplicates:
+            # Still a success: the client must stop retrying what we already have.
+            self.server.counters.add(duplicates=duplicates)
+            answer["duplicates"] = duplicates
+        self._send_json(200, answer)
 
     def _batch_events(
         self, payload: dict[str, Any], write_key: str
@@ -902,21 +1271,26 @@ def make_server(
     write_keys: Iterable[str],
     quiet: bool = True,
     root: Path | None = None,
+    faults: bool = False,
 ) -> DevServer:
     """Build (and bind) the dev server without starting it, so tests can run it in a thread.
 
     `root` defaults to this file's folder; tests pass a temporary tree with its own web/,
-    pysrc/ and node_modules/.
+    pysrc/ and node_modules/. `faults` enables the fault-injection API (/api/faults).
     """
     keys = [key for key in write_keys if key]
     if not keys:
         raise ValueError("at least one writeKey is required")
     store = EventStore(db_path)
     try:
-        return DevServer((host, port), Path(root or ROOT), store, keys, quiet)
+        return DevServer((host, port), Path(root or ROOT), store, keys, quiet, faults)
     except BaseException:
         store.close()
         raise
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -933,11 +1307,24 @@ def main(argv: list[str] | None = None) -> int:
         help=f"accepted writeKey (repeatable; default {DEMO_WRITE_KEY})",
     )
     parser.add_argument("--quiet", action="store_true", help="no request or error logging")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="enable /api/faults, to make the collector fail on purpose (tests, demos)",
+    )
     args = parser.parse_args(argv)
 
     server = make_server(
-        args.host, args.port, args.db, args.write_keys or [DEMO_WRITE_KEY], quiet=args.quiet
+        args.host,
+        args.port,
+        args.db,
+        args.write_keys or [DEMO_WRITE_KEY],
+        quiet=args.quiet,
+        faults=args.faults,
     )
+    # SIGTERM stops like Ctrl-C: the listening socket and the database are closed cleanly.
+    # (Every acknowledged event is committed already; this just skips WAL recovery.)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in str(host) else host
     base = f"http://{shown}:{port}/"

@@ -197,7 +197,9 @@ class FakePlatform:
         return self.online
 
     def set_timeout(self, fn, ms):
-        self.timers.append(FakeTimer(fn, ms))
+        timer = FakeTimer(fn, ms)
+        timer.at = self.now + ms  # when a browser would run it (``advance`` uses it)
+        self.timers.append(timer)
 
     # -- test helpers -----------------------------------------------------------------------
     def pending(self):
@@ -210,6 +212,23 @@ class FakePlatform:
     def fire_timers(self):
         for timer in [t for t in self.timers if not t.fired]:
             timer.fire()
+
+    def advance(self, ms):
+        """Move the clock ``ms`` on, running the timers that come due on the way in the
+        order of their due times (timers they set run too, when due before the end)."""
+        end = self.now + ms
+        while True:
+            due = [t for t in self.timers if not t.fired and t.at <= end]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.at)
+            self.now = max(self.now, timer.at)
+            timer.fire()
+        self.now = end
+
+    def keepalive_bytes(self):
+        """UTF-8 bytes of the keepalive requests still open (the browser's 64 KB budget)."""
+        return sum(len(r.text.encode("utf-8")) for r in self.pending() if r.keepalive)
 
     def bodies(self):
         return [r.body for r in self.requests]

@@ -357,6 +357,9 @@ def test_batch_success_merges_sent_at_and_context(client: Client) -> None:
     for path in ("/v1/batch", "/v1/b"):
         status, body = client.post(path, payload)
         assert (status, body) == (200, {"success": True})
+        # Fresh messageIds for the second post (the same ones would be duplicates).
+        for item in items:
+            item["messageId"] = f"m-{next(_counter)}"
     rows = client.events()
     assert [r["type"] for r in rows] == ["track", "page", "identify"] * 2
     assert [r["path"] for r in rows] == ["/v1/batch"] * 3 + ["/v1/b"] * 3
@@ -746,3 +749,447 @@ def test_concurrent_posts(client: Client) -> None:
     assert not errors
     assert len(client.events()) == 50
     assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------------------------------
+# deduplication by (writeKey, messageId), stats
+
+
+def stats(client: Client) -> dict[str, int]:
+    status, _, data = client.request("GET", "/api/stats")
+    assert status == 200, data
+    return json.loads(data)
+
+
+def test_duplicate_message_id_is_stored_once(client: Client) -> None:
+    event = ev("track", properties={"copy": 1})
+    assert client.post("/v1/t", event) == (200, {"success": True})
+    # A retry (maybe with a different body or retry count): acknowledged, not stored again.
+    again = {**event, "properties": {"copy": 2}}
+    status, body = client.post("/v1/track", again, headers={"X-Retry-Count": "1"})
+    assert (status, body) == (200, {"success": True, "duplicates": 1})
+    batch = {"writeKey": KEY, "batch": [{**event, "type": "track"}, ev("page")]}
+    assert client.post("/v1/batch", batch) == (200, {"success": True, "duplicates": 1})
+    rows = client.events()
+    assert [r["type"] for r in rows] == ["track", "page"]
+    assert rows[0]["event"]["properties"] == {"copy": 1}  # the first copy wins
+    assert rows[0]["retryCount"] is None and rows[0]["path"] == "/v1/t"
+    assert stats(client) == {"events": 2, "duplicates": 2, "requests": 3, "faults_injected": 0}
+
+
+def test_duplicates_are_per_write_key(client: Client) -> None:
+    event = ev("track")
+    assert client.post("/v1/t", event) == (200, {"success": True})
+    other = {**event, "writeKey": OTHER_KEY}
+    assert client.post("/v1/t", other) == (200, {"success": True})
+    assert sorted(r["writeKey"] for r in client.events()) == sorted([KEY, OTHER_KEY])
+
+
+def test_duplicates_within_one_batch_collapse(client: Client) -> None:
+    first, second = ev("track", properties={"n": 1}), ev("identify")
+    items = [first, {**first, "properties": {"n": 2}}, second, dict(second), dict(first)]
+    status, body = client.post("/v1/batch", {"writeKey": KEY, "batch": items})
+    assert (status, body) == (200, {"success": True, "duplicates": 3})
+    rows = client.events()
+    assert [r["messageId"] for r in rows] == [first["messageId"], second["messageId"]]
+    assert rows[0]["event"]["properties"] == {"n": 1}
+    assert stats(client)["duplicates"] == 3
+
+
+def test_rejected_then_retried_batch_is_stored_once(client: Client) -> None:
+    items = [ev("track"), ev("page")]
+    bad = {"writeKey": KEY, "batch": [*items, {**ev("track"), "event": None}]}
+    assert client.post("/v1/batch", bad)[0] == 400  # all or nothing: none stored
+    good = {"writeKey": KEY, "batch": items}
+    assert client.post("/v1/batch", good) == (200, {"success": True})
+    assert client.post("/v1/batch", good) == (200, {"success": True, "duplicates": 2})
+    assert len(client.events()) == 2
+
+
+def test_stats_endpoint(client: Client) -> None:
+    assert stats(client) == {"events": 0, "duplicates": 0, "requests": 0, "faults_injected": 0}
+    client.post("/v1/t", "{bad")  # counted as a request, stores nothing
+    client.post("/v1/t", ev("track"))
+    client.request("OPTIONS", "/v1/t")  # not a POST: not counted
+    assert stats(client) == {"events": 1, "duplicates": 0, "requests": 2, "faults_injected": 0}
+    status, headers, _ = client.request("GET", "/api/stats")
+    assert headers["cache-control"] == "no-store"
+    assert headers["access-control-allow-origin"] == "*"
+    assert client.request("POST", "/api/stats", b"")[0] == 405
+    assert client.request("OPTIONS", "/api/stats")[0] == 204
+
+
+OLD_SCHEMA = """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        write_key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        anonymous_id TEXT,
+        user_id TEXT,
+        body TEXT NOT NULL,
+        path TEXT NOT NULL,
+        retry_count
+    );
+    CREATE INDEX events_write_key_message_id ON events (write_key, message_id);
+"""
+
+
+def test_migrates_a_database_made_by_the_old_schema(tree: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.executescript(OLD_SCHEMA)
+    old_rows = [
+        (KEY, "a", '{"n": 1}'),
+        (KEY, "b", "{}"),
+        (KEY, "a", '{"n": 2}'),  # a duplicate the old schema let in
+        (OTHER_KEY, "a", "{}"),
+        (KEY, "gone", "{}"),
+    ]
+    for key, msg, body in old_rows:
+        conn.execute(
+            "INSERT INTO events (received_at, write_key, type, message_id, body, path)"
+            " VALUES ('2024-01-01T00:00:00.000Z', ?, 'track', ?, ?, '/v1/t')",
+            (key, msg, body),
+        )
+    conn.execute("DELETE FROM events WHERE message_id = 'gone'")  # ids never go back
+    conn.commit()
+    conn.close()
+
+    for _ in range(2):  # the second start finds the new schema and changes nothing
+        server = serve.make_server("127.0.0.1", 0, db, [KEY, OTHER_KEY], root=tree)
+        thread = start(server)
+        try:
+            c = Client(server)
+            rows = c.events()
+            assert [(r["id"], r["writeKey"], r["messageId"]) for r in rows][:3] == [
+                (1, KEY, "a"),
+                (2, KEY, "b"),
+                (4, OTHER_KEY, "a"),
+            ]
+            assert rows[0]["event"] == {"n": 1}
+            status, body = c.post("/v1/t", ev("track", messageId="b"))
+            assert (status, body) == (200, {"success": True, "duplicates": 1})
+            c.post("/v1/t", ev("track"))
+            assert c.events()[-1]["id"] > 5
+            version = server.store.conn.execute("PRAGMA user_version").fetchone()[0]
+            assert version == serve.EventStore.SCHEMA_VERSION
+            indexes = server.store.conn.execute("PRAGMA index_list(events)").fetchall()
+            assert [(name, unique) for _, name, unique, *_ in indexes] == [
+                ("events_write_key_message_id_unique", 1)
+            ]
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(2)
+    assert len(rows) == 4  # seen at the second start: 3 migrated + 1 posted in the first
+
+
+# ---------------------------------------------------------------------------------------
+# durability: acknowledged events survive a killed process
+
+
+def _spawn(db: Path, *extra: str) -> tuple[Any, int]:
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "serve.py"), "--port", "0", "--db", str(db), "--quiet"]
+        + list(extra),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    return proc, port
+
+
+def _http(port: int, method: str, path: str, payload: Any = None) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        body = None if payload is None else json.dumps(payload)
+        conn.request(method, path, body=body, headers={"Content-Type": "text/plain"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
+    import signal
+
+    db = tmp_path / "kill" / "events.sqlite3"
+    proc, port = _spawn(db, "--faults")
+    acked: list[str] = []
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        for n in range(20):  # keep-alive, as a browser would send them
+            items = [ev("track", writeKey=...) for _ in range(5)]
+            payload = json.dumps({"writeKey": KEY, "batch": items})
+            conn.request("POST", "/v1/batch", payload, {"Content-Type": "text/plain"})
+            resp = conn.getresponse()
+            assert json.loads(resp.read()) == {"success": True}
+            assert resp.status == 200
+            acked += [item["messageId"] for item in items]
+            if n == 10:  # a faulted request in the middle stores nothing
+                assert _http(port, "POST", "/api/faults", {"mode": "status", "status": 503})[0]
+                conn.request("POST", "/v1/t", json.dumps(ev("track")), {"Content-Type": "x"})
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 503
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no clean-up at all
+        proc.wait(5)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+    proc, port = _spawn(db)
+    try:
+        status, body = _http(port, "GET", "/api/events?limit=10000")
+        assert status == 200
+        assert [row["messageId"] for row in body["events"]] == acked
+        assert _http(port, "GET", "/api/stats")[1]["events"] == len(acked)
+        # After the restart, resending what was acknowledged is still recognised.
+        resend = [row["event"] for row in body["events"][:5]]
+        status, answer = _http(port, "POST", "/v1/batch", {"writeKey": KEY, "batch": resend})
+        assert (status, answer) == (200, {"success": True, "duplicates": 5})
+        assert _http(port, "GET", "/api/faults")[0] == 404  # not started with --faults
+    finally:
+        proc.terminate()  # SIGTERM: a clean stop
+        assert proc.wait(5) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+# ---------------------------------------------------------------------------------------
+# fault injection (--faults)
+
+
+@pytest.fixture
+def fclient(tree: Path, tmp_path: Path) -> Iterator[Client]:
+    server = serve.make_server(
+        "127.0.0.1", 0, tmp_path / "fdb" / "events.sqlite3", [KEY], root=tree, faults=True
+    )
+    thread = start(server)
+    try:
+        yield Client(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(2)
+
+
+def queue(client: Client, *specs: dict[str, Any]) -> list[dict[str, Any]]:
+    payload: Any = specs[0] if len(specs) == 1 else list(specs)
+    status, body = client.post("/api/faults", payload, content_type="application/json")
+    assert status == 200, body
+    return body["pending"]
+
+
+def outcome(client: Client, event: dict[str, Any] | None = None) -> Any:
+    """Post one event on a fresh connection: its status, or 'drop' if no answer came."""
+    try:
+        status, _, _ = client.request(
+            "POST", "/v1/t", json.dumps(event or ev("track")), {"Content-Type": "text/plain"}
+        )
+    except (http.client.RemoteDisconnected, ConnectionError):
+        return "drop"
+    return status
+
+
+def test_faults_api_is_404_without_the_flag(client: Client) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        status, _, data = client.request(method, "/api/faults", b'{"mode": "drop"}')
+        assert status == 404
+        assert "--faults" in json.loads(data)["error"]
+    assert client.post("/v1/t", ev("track"))[0] == 200
+
+
+def test_fault_status_count(fclient: Client) -> None:
+    pending = queue(fclient, {"mode": "status", "status": 503, "count": 3})
+    assert pending == [{"mode": "status", "count": 3, "status": 503}]
+    event = ev("track")
+    status, headers, data = fclient.request(
+        "POST", "/v1/t", json.dumps(event), {"Content-Type": "text/plain", "Origin": "http://x"}
+    )
+    assert status == 503
+    assert "injected" in json.loads(data)["error"]
+    assert "retry-after" not in headers
+    assert headers["access-control-allow-origin"] == "http://x"
+    status, _, data = fclient.request("GET", "/api/faults")
+    assert json.loads(data) == {"pending": [{"mode": "status", "count": 2, "status": 503}]}
+    assert [outcome(fclient, event) for _ in range(3)] == [503, 503, 200]
+    assert fclient.events()[0]["messageId"] == event["messageId"]
+    assert stats(fclient) == {"events": 1, "duplicates": 0, "requests": 4, "faults_injected": 3}
+    assert json.loads(fclient.request("GET", "/api/faults")[2]) == {"pending": []}
+
+
+def test_fault_429_with_retry_after_keeps_the_connection(fclient: Client) -> None:
+    queue(fclient, {"mode": "status", "status": 429, "retryAfter": 2})
+    conn = http.client.HTTPConnection(fclient.host, fclient.port, timeout=5)
+    try:
+        expected = [(429, "2"), (200, None)]
+        for want_status, want_retry in expected:
+            conn.request("POST", "/v1/t", json.dumps(ev("track")), {"Content-Type": "text/plain"})
+            resp = conn.getresponse()
+            resp.read()
+            assert (resp.status, resp.getheader("Retry-After")) == (want_status, want_retry)
+    finally:
+        conn.close()
+    assert len(fclient.events()) == 1
+
+
+def test_faults_only_hit_collector_posts(fclient: Client) -> None:
+    queue(fclient, {"mode": "status", "status": 500})
+    assert fclient.request("OPTIONS", "/v1/batch")[0] == 204
+    assert fclient.request("GET", "/v1/t")[0] == 405
+    assert fclient.request("POST", "/v1/nope", b"{}", {"Content-Type": "text/plain"})[0] == 404
+    assert fclient.request("GET", "/api/events")[0] == 200
+    assert fclient.request("GET", "/demo.html")[0] == 200
+    # Faults come before validation: even a bad request gets the injected answer.
+    assert fclient.post("/v1/t", "{bad")[0] == 500
+    assert fclient.post("/v1/t", "{bad")[0] == 400
+
+
+def test_fault_drop(fclient: Client) -> None:
+    queue(fclient, {"mode": "drop", "count": 2})
+    event = ev("track")
+    assert [outcome(fclient, event) for _ in range(3)] == ["drop", "drop", 200]
+    assert len(fclient.events()) == 1
+    assert stats(fclient)["faults_injected"] == 2
+
+
+def test_fault_stall_does_not_block_others(fclient: Client) -> None:
+    queue(fclient, {"mode": "stall", "seconds": 0.5})
+    results: list[Any] = []
+    stalled = threading.Thread(target=lambda: results.append(outcome(fclient)))
+    started = time.monotonic()
+    stalled.start()
+    while stats(fclient)["faults_injected"] == 0:  # the stalled request has arrived
+        time.sleep(0.005)
+    assert outcome(fclient) == 200  # served while the other one is held
+    assert fclient.request("GET", "/api/health")[0] == 200
+    assert stalled.is_alive() and results == []  # still held, unanswered
+    stalled.join(5)
+    assert results == ["drop"]  # closed unanswered once the stall ran out
+    assert time.monotonic() - started >= 0.5
+    assert len(fclient.events()) == 1
+
+
+def test_fault_stall_ends_at_shutdown(tree: Path) -> None:
+    server = serve.make_server("127.0.0.1", 0, ":memory:", [KEY], root=tree, faults=True)
+    thread = start(server)
+    c = Client(server)
+    queue(c, {"mode": "stall", "seconds": 30})
+    results: list[Any] = []
+    stalled = threading.Thread(target=lambda: results.append(outcome(c)))
+    stalled.start()
+    while stats(c)["faults_injected"] == 0:
+        time.sleep(0.005)
+    started = time.monotonic()
+    server.shutdown()
+    server.server_close()
+    thread.join(2)
+    stalled.join(5)
+    assert results == ["drop"]
+    assert time.monotonic() - started < 2
+
+
+def test_fault_queue_order_list_and_clear(fclient: Client) -> None:
+    pending = queue(
+        fclient,
+        {"mode": "status", "status": 500},
+        {"mode": "drop"},
+        {"mode": "status", "status": 503, "count": 2},
+    )
+    assert [p["mode"] for p in pending] == ["status", "drop", "status"]
+    pending = queue(fclient, {"mode": "stall", "seconds": 5, "count": 4})
+    assert pending[-1] == {"mode": "stall", "count": 4, "seconds": 5.0}
+    assert [outcome(fclient) for _ in range(4)] == [500, "drop", 503, 503]
+    status, _, data = fclient.request("DELETE", "/api/faults")
+    assert (status, json.loads(data)) == (200, {"cleared": 1})
+    assert outcome(fclient) == 200
+    assert fclient.request("OPTIONS", "/api/faults")[0] == 204
+    assert fclient.request("PUT", "/api/faults", b"")[0] == 405
+
+
+def test_fault_random_is_seeded_and_bounded(fclient: Client) -> None:
+    spec = {
+        "mode": "random",
+        "rate": 0.5,
+        "statuses": [500, 503, 429, "drop"],
+        "retryAfter": 1,
+        "count": 16,
+        "seed": 1,
+    }
+    runs = []
+    for _ in range(2):
+        pending = queue(fclient, spec)
+        assert pending == [{**spec, "count": 16}]
+        seen = []
+        for _ in range(16):
+            try:
+                status, headers, _ = fclient.request(
+                    "POST", "/v1/t", json.dumps(ev("track")), {"Content-Type": "text/plain"}
+                )
+            except (http.client.RemoteDisconnected, ConnectionError):
+                seen.append("drop")
+                continue
+            assert headers.get("retry-after") == ("1" if status == 429 else None)
+            seen.append(status)
+        runs.append(seen)
+        assert outcome(fclient) == 200  # the count is used up
+    assert runs[0] == runs[1]  # same seed, same faults
+    failures = [s for s in runs[0] if s != 200]
+    assert 0 < len(failures) < 16
+    assert set(failures) <= {500, 503, 429, "drop"}
+    figures = stats(fclient)
+    assert figures["faults_injected"] == 2 * len(failures)
+    assert figures["events"] == 2 * (16 - len(failures)) + 2
+
+
+def test_fault_random_rates_zero_and_one(fclient: Client) -> None:
+    queue(fclient, {"mode": "random", "rate": 0, "count": 3})
+    assert [outcome(fclient) for _ in range(3)] == [200] * 3
+    queue(fclient, {"mode": "random", "rate": 1, "statuses": [502], "count": 3})
+    assert [outcome(fclient) for _ in range(4)] == [502, 502, 502, 200]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "mode"),
+        ({"mode": "explode"}, "mode"),
+        ({"mode": "status"}, "status"),
+        ({"mode": "status", "status": 200}, "status"),
+        ({"mode": "status", "status": "503"}, "status"),
+        ({"mode": "status", "status": 503, "count": 0}, "count"),
+        ({"mode": "status", "status": 503, "count": "3"}, "count"),
+        ({"mode": "status", "status": 503, "count": True}, "count"),
+        ({"mode": "status", "status": 429, "retryAfter": -1}, "retryAfter"),
+        ({"mode": "status", "status": 429, "retry_after": 2}, "retry_after"),
+        ({"mode": "stall"}, "seconds"),
+        ({"mode": "stall", "seconds": 0}, "seconds"),
+        ({"mode": "stall", "seconds": 1e9}, "seconds"),
+        ({"mode": "drop", "status": 500}, "status"),
+        ({"mode": "random"}, "rate"),
+        ({"mode": "random", "rate": 1.5}, "rate"),
+        ({"mode": "random", "rate": 0.5, "statuses": []}, "statuses"),
+        ({"mode": "random", "rate": 0.5, "statuses": [500, "stall"]}, "statuses"),
+        ({"mode": "random", "rate": 0.5, "seed": 1.5}, "seed"),
+        ([{"mode": "drop"}, {"mode": "nope"}], "[1].mode"),
+        ([{"mode": "drop"}, 3], "[1]"),
+        ([], "body"),
+        ("{not json", "body"),
+        ("3", "body"),
+    ],
+)
+def test_bad_fault_json_is_400_naming_the_field(fclient: Client, payload: Any, field: str) -> None:
+    status, body = fclient.post("/api/faults", payload, content_type="application/json")
+    assert status == 400, body
+    assert body["error"].startswith(field + ":"), body
+    assert json.loads(fclient.request("GET", "/api/faults")[2]) == {"pending": []}

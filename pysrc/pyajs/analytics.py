@@ -245,7 +245,8 @@ class Analytics:
         limits = options.get("queue") if isinstance(options.get("queue"), dict) else {}
         queue = PersistedQueue(platform.queue_shelf, self.write_key, uuid4(), platform.now_ms,
                                self.warn, _number(limits.get("maxEvents"), 1000),
-                               _number(limits.get("maxBytes"), 1000000))
+                               _number(limits.get("maxBytes"), 1000000),
+                               on_drop=lambda e: self._settled(e, False, 0, "the queue was full"))
         endpoint = Endpoint(options.get("apiHost") or platform.default_api_host,
                             options.get("protocol") or "https")
         dispatcher = Dispatcher(

@@ -36,9 +36,10 @@ def is_retryable(status: int) -> bool:
 
 def backoff_ms(attempt: int, base_ms: float = 500, max_ms: float = 60000,
                jitter: float = 0.1, rand=random.random) -> int:
-    """``min(base · 2^(attempt-1), max)`` ± ``jitter``: the wait before try ``attempt + 1``."""
+    """``min(base · 2^(attempt-1), max)`` ± ``jitter``, never over ``max``: the wait before
+    try ``attempt + 1``."""
     delay = min(base_ms * (2 ** (attempt - 1)), max_ms)
-    return int(delay * (1 + jitter * (2 * rand() - 1)))
+    return int(min(delay * (1 + jitter * (2 * rand() - 1)), max_ms))
 
 
 def retry_after_ms(header, cap_s: float = 300):
@@ -49,7 +50,7 @@ def retry_after_ms(header, cap_s: float = 300):
         seconds = float(str(header).strip())
     except ValueError:
         return None
-    if seconds < 0:
+    if seconds != seconds or seconds < 0:  # NaN, or negative
         return None
     return int(min(seconds, cap_s) * 1000)
 
@@ -113,7 +114,9 @@ class Dispatcher:
         if self._batch_started is None:
             self._batch_started = now
         full = len(due) >= self.batch_size
-        old = now - self._batch_started >= self.batch_timeout_ms
+        # a retry has waited its backoff already: it does not wait for the batch timeout too
+        old = (now - self._batch_started >= self.batch_timeout_ms
+               or any(e.attempts or e.rate_limited for e in due))
         if not (force or full or old):
             return
         self._batch_started = None
@@ -172,7 +175,7 @@ class Dispatcher:
             e.in_flight = True
             e.keepalive = keepalive
         self.in_flight += 1
-        held = len(body) if keepalive else 0
+        held = len(body.encode("utf-8")) if keepalive else 0  # the budget is in bytes
         self.keepalive_bytes += held
 
         def done(status, retry_after=None, error=None):
@@ -226,8 +229,11 @@ class Dispatcher:
         batches within the keepalive budget; the rest stays in the persisted queue."""
         if not self.platform.is_online():
             return
-        waiting = [e for e in self.queue.pending() if not e.in_flight or not e.keepalive]
-        budget = KEEPALIVE_BUDGET
+        now = self.platform.now_ms()
+        # not-yet-due retries (backoff, Retry-After) wait in storage for the next page
+        waiting = [e for e in self.queue.pending()
+                   if (not e.in_flight or not e.keepalive) and e.due <= now]
+        budget = KEEPALIVE_BUDGET - self.keepalive_bytes  # keepalive requests still open
         chunk, size = [], 0
         for entry in waiting:
             if entry.size + 200 > budget:

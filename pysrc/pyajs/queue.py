@@ -48,7 +48,7 @@ class PersistedQueue:
     """Events not yet acknowledged, in memory and (when it works) in localStorage."""
 
     def __init__(self, shelf, write_key: str, tab_id: str, clock, warn,
-                 max_events: int = 1000, max_bytes: int = 1000000):
+                 max_events: int = 1000, max_bytes: int = 1000000, on_drop=None):
         self.shelf = shelf  # getItem / setItem / removeItem / keys(), or None
         self.prefix = PREFIX + write_key + ":"
         self.tab_prefix = TAB_PREFIX + write_key + ":"
@@ -57,6 +57,7 @@ class PersistedQueue:
         self.warn = warn
         self.max_events = max_events
         self.max_bytes = max_bytes
+        self.on_drop = on_drop  # called with each entry the bounds push out
         self.entries = {}
         self.order = []  # ids, oldest first (dict order is not promised on every runtime)
         self.bytes = 0
@@ -129,6 +130,8 @@ class PersistedQueue:
                   "%r" % (len(self.order), self.bytes // 1024, oldest.event.get("type"),
                           oldest.id))
         self.remove(oldest)
+        if self.on_drop is not None:
+            self.on_drop(oldest)
 
     def remove(self, entry: Entry) -> None:
         """Forget ``entry`` here and in storage (acknowledged, or given up)."""
@@ -140,8 +143,9 @@ class PersistedQueue:
     ack = remove
 
     def save_attempts(self, entry: Entry) -> None:
-        """Record a failed try, so a reload goes on counting from there."""
-        if entry.persisted:
+        """Record a failed try, so a reload goes on counting from there (not over the claim
+        of another page that took the event meanwhile: then it leaves this queue)."""
+        if entry.persisted and self.still_mine(entry):
             self._store(entry)
 
     def still_mine(self, entry: Entry) -> bool:
@@ -236,7 +240,9 @@ class PersistedQueue:
             data = self._read(key, text)
             if data is None:
                 continue
-            entry = Entry(mid, data["e"], data.get("a", 0), len(text))
+            # the event's UTF-8 bytes, as ``add`` counts them (bounds, keepalive budget)
+            entry = Entry(mid, data["e"], data.get("a", 0),
+                          len(dumps(data["e"]).encode("utf-8")))
             entry.persisted = True
             self._insert(entry)
             adopted.append(entry)

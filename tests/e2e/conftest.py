@@ -22,7 +22,7 @@ from tests.e2e.browser_path import chromium_path
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "pyajs-e2e-key"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-BOOT_TIMEOUT_MS = 60_000
+BOOT_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("collector") / "events.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), "--quiet",
-         "--write-key", WRITE_KEY, "--write-key", "pyajs-demo-key"],
+         "--write-key", WRITE_KEY, "--write-key", "pyajs-demo-key", "--faults"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = proc.stdout.readline()
     match = re.search(r"http://[\d.]+:(\d+)/", line)
@@ -59,8 +59,19 @@ class Server:
             return json.load(resp)["events"]
 
     def clear(self) -> None:
-        req = urllib.request.Request(self.base + "/api/events", method="DELETE")
+        for path in ("/api/events", "/api/faults"):
+            req = urllib.request.Request(self.base + path, method="DELETE")
+            urllib.request.urlopen(req).close()
+
+    def fault(self, **spec) -> None:
+        """Queue a fault for the next collector requests (serve.py --faults)."""
+        req = urllib.request.Request(self.base + "/api/faults", data=json.dumps(spec).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
         urllib.request.urlopen(req).close()
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.base + "/api/stats") as resp:
+            return json.load(resp)
 
     def wait_events(self, count: int, timeout: float = 15.0, **filters) -> list:
         """The stored events once there are at least ``count`` (polling the collector)."""
