@@ -146,3 +146,37 @@ def test_two_tabs_never_send_the_same_stored_event_twice(page):
     assert sorted(e["messageId"] for e in events) == stored
     tabs[0].wait_for_function("!Object.keys(localStorage).some(k => k.startsWith('pyajs:q:'))")
     assert page.server.stats()["duplicates"] == duplicates_before  # none sent by both tabs
+
+
+def test_a_refused_event_is_dropped_with_a_warning_and_an_error_event(page):
+    page.open()
+    page.load()
+    page.js("window.errs = []; analytics.on('error', (e) => window.errs.push(e))")
+    requests_before = page.server.stats()["requests"]
+    page.server.fault(mode="status", status=400, count=1)
+    page.js("analytics.track('Refused')")
+    page.pw.wait_for_function("window.errs.length === 1")
+    err = page.js("window.errs[0]")
+    assert err["code"] == "delivery_failure" and "HTTP 400" in err["reason"]
+    assert err["event"]["event"] == "Refused"
+    assert any("was dropped" in w and "HTTP 400" in w for w in page.warnings())
+    page.js("analytics.track('Next')")
+    (event,) = page.server.wait_events(1)
+    assert event["event"] == "Next"
+    assert page.server.stats()["requests"] == requests_before + 2  # no retry of the 400
+    assert queued_ids(page) == []
+
+
+def test_batching_posts_to_batch_and_refuses_an_oversized_event(page):
+    page.open()
+    page.load({"integrations": {"Segment.io": {
+        "deliveryStrategy": {"strategy": "batching", "config": {"size": 3, "timeout": 1000}}}}})
+    requests_before = page.server.stats()["requests"]
+    page.js("""analytics.track('B1'); analytics.track('Huge', {blob: 'x'.repeat(40000)});
+               analytics.track('B2'); analytics.track('B3'); analytics.track('B4')""")
+    events = page.server.wait_events(4)
+    assert sorted(e["event"] for e in events) == ["B1", "B2", "B3", "B4"]
+    rows = page.server.rows()
+    assert {r["path"] for r in rows} == {"/v1/batch"}
+    assert page.server.stats()["requests"] - requests_before == 2  # 3 events, then 1 by timer
+    assert any("over the 32 KB limit" in w and "Huge" in w for w in page.warnings())
