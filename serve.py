@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -93,10 +94,15 @@ STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/vendor/pyodide/", ("node_modules", "pyodide")),
     ("/vendor/pyscript/", ("node_modules", "@pyscript", "core", "dist")),
     ("/vendor/analytics-next/", ("node_modules", "@segment", "analytics-next", "dist", "umd")),
+    # analytics-next's lazy chunks, asked for at <cdn>/analytics-next/bundles/<name> (oracle)
+    ("/analytics-next/bundles/", ("node_modules", "@segment", "analytics-next", "dist", "umd")),
     ("/pyajs/", ("pysrc", "pyajs")),
     ("/", ("web",)),
 )
 PACKAGE_ZIP_PATH = "/pyajs/pyajs.zip"
+# analytics-next as a test-only oracle, answered locally: its settings and its CDN script.
+SETTINGS_PATH = re.compile(r"^/v1/projects/([^/]+)/settings/?$")
+ORACLE_SCRIPT_PATH = re.compile(r"^/analytics\.js/v1/[^/]+/analytics(?:\.min)?\.js$")
 
 # Explicit table rather than `mimetypes`, whose answers depend on the host's configuration
 # (and browsers refuse module scripts / streaming wasm compilation with the wrong type).
@@ -900,7 +906,10 @@ class DevHandler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         split = urlsplit(self.path)
         path = split.path or "/"
-        if path == "/v1" or path.startswith("/v1/"):
+        if SETTINGS_PATH.match(path):
+            self._cors = True
+            self._send_settings(method, SETTINGS_PATH.match(path).group(1))
+        elif path == "/v1" or path.startswith("/v1/"):
             self._cors = True
             self._route_collector(method, path)
         elif path == "/api" or path.startswith("/api/"):
@@ -908,6 +917,19 @@ class DevHandler(BaseHTTPRequestHandler):
             self._route_api(method, path, split.query)
         else:
             self._route_static(method, path)
+
+    def _send_settings(self, method: str, write_key: str) -> None:
+        """Segment's CDN settings for analytics-next (the test-only oracle): Segment.io only,
+        sending to this collector, remote metrics off, so no request leaves the machine."""
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            raise self._method_not_allowed(method, "GET, HEAD, OPTIONS")
+        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        settings = {
+            "integrations": {"Segment.io": {"apiKey": unquote(write_key),
+                                            "apiHost": host + "/v1", "protocol": "http"}},
+            "metrics": {"sampleRate": 0},
+        }
+        self._send_json(200, settings, {"Cache-Control": "no-store"})
 
     def _route_collector(self, method: str, path: str) -> None:
         route = COLLECT_ROUTES.get(path.rstrip("/"))
@@ -1184,6 +1206,8 @@ class DevHandler(BaseHTTPRequestHandler):
             self._send_text(302, "302 see /demo.html\n", {"Location": "/demo.html"})
             return
         path = unquote(raw_path)
+        if ORACLE_SCRIPT_PATH.match(path):  # Segment's snippet asks the CDN for this
+            path = "/vendor/analytics-next/standalone.js"
         if path == PACKAGE_ZIP_PATH:
             self._serve_package_zip()
             return
