@@ -27,13 +27,16 @@ Events are deduplicated by (writeKey, messageId): a repeat is answered 200 with
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import binascii
 import dataclasses
 import email.utils
+import gzip
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import signal
@@ -41,8 +44,9 @@ import socket
 import sqlite3
 import sys
 import threading
+import tokenize
 import zipfile
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +97,7 @@ STRING_FIELDS = ("timestamp", "sentAt")
 STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/vendor/pyodide/", ("node_modules", "pyodide")),
     ("/vendor/pyscript/", ("node_modules", "@pyscript", "core", "dist")),
+    ("/vendor/micropython/", ("node_modules", "@micropython", "micropython-webassembly-pyscript")),
     ("/vendor/analytics-next/", ("node_modules", "@segment", "analytics-next", "dist", "umd")),
     # analytics-next's lazy chunks, asked for at <cdn>/analytics-next/bundles/<name> (oracle)
     ("/analytics-next/bundles/", ("node_modules", "@segment", "analytics-next", "dist", "umd")),
@@ -174,6 +179,243 @@ def resolve_static(root: Path, url_path: str) -> Path | None:
     if target.is_dir():
         target = target / "index.html"
     return target if target.is_file() else None
+
+
+# --------------------------------------------------------------------------------------
+# Compression and caching of static files
+#
+# The runtimes are ~13 MB raw (pyodide.asm.wasm alone 9.6 MB): served compressed they are
+# ~3.4 MB. `scripts/precompress.mjs` (run by scripts/setup.sh after `npm ci`, with Node's
+# built-in zlib) writes brotli and gzip variants of the large runtime files under
+# PRECOMPRESSED_DIR with a manifest of the sources' sha256; other compressible files are
+# gzipped here on first request (stdlib) and kept in memory. Wasm keeps `application/wasm`
+# under any Content-Encoding, so the browser still compiles it while it streams.
+
+PRECOMPRESSED_DIR = (".pyajs", "precompressed")
+# Content-Encoding -> file suffix of the precompressed variant, in order of preference.
+ENCODINGS: tuple[tuple[str, str], ...] = (("br", ".br"), ("gzip", ".gz"))
+COMPRESSIBLE_TYPES = ("text/", "application/javascript", "application/json", "application/wasm",
+                      "application/xml", "application/toml", "image/svg+xml")
+LAZY_GZIP_MIN_BYTES = 256
+LAZY_GZIP_MAX_BYTES = 32 * 1024 * 1024
+LAZY_GZIP_CACHE_BYTES = 96 * 1024 * 1024
+
+# The runtimes under versioned URLs: /vendor/<name>/<version>/<file> answers only for the
+# installed version and is cached for a year, immutable (a new version is a new URL), so a
+# second visit makes no request for them at all. The unversioned paths keep working, with
+# validators (ETag -> 304).
+VERSIONED_PACKAGES: dict[str, tuple[str, ...]] = {
+    "pyodide": ("node_modules", "pyodide"),
+    "pyscript": ("node_modules", "@pyscript", "core"),
+    "micropython": ("node_modules", "@micropython", "micropython-webassembly-pyscript"),
+}
+VERSIONED_PATH = re.compile(r"^/vendor/(pyodide|pyscript|micropython)/(\d[^/]*)/(.+)$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def accepted_encodings(header: str | None) -> dict[str, float]:
+    """Accept-Encoding as {coding: q} (lower-case codings; malformed q-values count as 0)."""
+    accepted: dict[str, float] = {}
+    for item in (header or "").split(","):
+        parts = [p.strip() for p in item.split(";")]
+        coding = parts[0].lower()
+        if not coding:
+            continue
+        q = 1.0
+        for param in parts[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        accepted[coding] = q
+    return accepted
+
+
+def choose_encoding(header: str | None, available: Iterable[str]) -> str | None:
+    """The Content-Encoding to send among `available` (in our order of preference), or None
+    for the identity. A coding is acceptable when listed with q > 0, or covered by `*`."""
+    accepted = accepted_encodings(header)
+    best: tuple[float, str] | None = None
+    for coding in available:
+        q = accepted[coding] if coding in accepted else accepted.get("*", 0.0)
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, coding)
+    return best[1] if best else None
+
+
+def is_compressible(content_type: str) -> bool:
+    return content_type.startswith(COMPRESSIBLE_TYPES)
+
+
+def variant_etag(etag: str, coding: str | None) -> str:
+    """A strong ETag per representation: `"tag"` for identity, `"tag-br"`, `"tag-gzip"`."""
+    return etag if coding is None else f'{etag[:-1]}-{coding}"'
+
+
+class Precompressed:
+    """The variants written by scripts/precompress.mjs, used only while they match their
+    source: the manifest's size and sha256 are checked once per (file, size, mtime)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.folder = root.joinpath(*PRECOMPRESSED_DIR)
+        self.lock = threading.Lock()
+        self._manifest: dict[str, Any] = {}
+        self._manifest_stamp: tuple[int, int] | None = None
+        self._verified: dict[tuple[str, int, int], bool] = {}
+
+    def _load_manifest(self) -> dict[str, Any]:
+        path = self.folder / "manifest.json"
+        try:
+            st = path.stat()
+        except OSError:
+            self._manifest, self._manifest_stamp = {}, None
+            return self._manifest
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._manifest_stamp:
+            try:
+                loaded = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError):
+                loaded = {}
+            self._manifest = loaded if isinstance(loaded, dict) else {}
+            self._manifest_stamp = stamp
+            self._verified.clear()
+        return self._manifest
+
+    def variants(self, target: Path, st: Any) -> dict[str, Path]:
+        """{coding: path of the variant} for a served file (empty when none is valid)."""
+        try:
+            rel = target.relative_to(self.root).as_posix()
+        except ValueError:
+            return {}
+        with self.lock:
+            entry = self._load_manifest().get(rel)
+            if not isinstance(entry, dict) or entry.get("size") != st.st_size:
+                return {}
+            key = (rel, st.st_size, st.st_mtime_ns)
+            ok = self._verified.get(key)
+            if ok is None:
+                digest = hashlib.sha256()
+                try:
+                    with target.open("rb") as handle:
+                        for chunk in iter(lambda: handle.read(1 << 20), b""):
+                            digest.update(chunk)
+                except OSError:
+                    return {}
+                ok = digest.hexdigest() == entry.get("sha256")
+                self._verified[key] = ok
+            if not ok:
+                return {}
+            encodings = entry.get("encodings") or {}
+        found = {}
+        for coding, suffix in ENCODINGS:
+            size = encodings.get(suffix[1:])
+            path = self.folder / (rel + suffix)
+            if isinstance(size, int) and path.is_file() and path.stat().st_size == size:
+                found[coding] = path
+        return found
+
+
+class GzipCache:
+    """Gzipped copies of compressible files made on first request, kept (bounded, LRU) in
+    memory and keyed by path, size and mtime, so an edited file is compressed afresh."""
+
+    def __init__(self, limit: int = LAZY_GZIP_CACHE_BYTES):
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple[str, int, int], bytes | None] = OrderedDict()
+        self.total = 0
+
+    def get(self, target: Path, st: Any) -> bytes | None:
+        """The gzip body, or None when compressing does not pay (or the file is too big)."""
+        if not LAZY_GZIP_MIN_BYTES <= st.st_size <= LAZY_GZIP_MAX_BYTES:
+            return None
+        key = (str(target), st.st_size, st.st_mtime_ns)
+        with self.lock:  # one compression at a time: a dev server, and no duplicate work
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            try:
+                data = target.read_bytes()
+            except OSError:
+                return None
+            if len(data) != st.st_size:
+                return None
+            level = 9 if len(data) <= 1 << 20 else 6
+            packed: bytes | None = gzip.compress(data, compresslevel=level, mtime=0)
+            if len(packed) > len(data) * 0.95:
+                packed = None
+            self.entries[key] = packed
+            self.total += len(packed or b"")
+            while self.total > self.limit and len(self.entries) > 1:
+                _, old = self.entries.popitem(last=False)
+                self.total -= len(old or b"")
+            return packed
+
+
+# The pyajs package is shipped without comments and docstrings (like a minified script);
+# line numbers are kept, so tracebacks still point at the right source lines.
+
+
+def strip_python(source: str) -> str:
+    """`source` without comments and with empty docstrings, every line where it was.
+
+    Returns `source` unchanged when it cannot be tokenized, or when the stripped text does
+    not parse to the same program (a safety net: the shipped code is what was tested).
+    """
+    try:
+        tree = ast.parse(source)
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (SyntaxError, tokenize.TokenError, ValueError):
+        return source
+    source_lines = source.splitlines(keepends=True)
+    docstrings: dict[tuple[int, int], ast.Constant] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                row = first.value.lineno
+                col = len(source_lines[row - 1].encode("utf-8")[: first.value.col_offset]
+                          .decode("utf-8", "ignore"))
+                docstrings[(row, col)] = first.value
+    lines = list(source_lines)
+    # Edits as (row, col, end_row, end_col, replacement), applied from the end.
+    edits: list[tuple[int, int, int, int, str]] = []
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT:
+            edits.append((*tok.start, *tok.end, ""))
+        elif tok.type == tokenize.STRING and tok.start in docstrings:
+            node = docstrings[tok.start]
+            end_row = node.end_lineno or tok.end[0]
+            # ast counts columns in UTF-8 bytes, tokenize in characters.
+            end_bytes = lines[end_row - 1].encode("utf-8")[: node.end_col_offset or 0]
+            end = (end_row, len(end_bytes.decode("utf-8", "ignore")))
+            newlines = end[0] - tok.start[0]
+            edits.append((*tok.start, *end, '"""%s"""' % ("\n" * newlines) if newlines else '""'))
+    for row, col, end_row, end_col, text in sorted(edits, reverse=True):
+        head = lines[row - 1][:col]
+        tail = lines[end_row - 1][end_col:]
+        lines[row - 1 : end_row] = (head + text + tail).splitlines(keepends=True) or [""]
+    stripped = "".join(line.rstrip() + "\n" if line.endswith("\n") else line.rstrip()
+                       for line in lines)
+    try:
+        expected = ast.parse(source)
+        for node in ast.walk(expected):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)):
+                first = node.body[0] if node.body else None
+                if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                        and isinstance(first.value.value, str)):
+                    value = first.value
+                    value.value = "\n" * ((value.end_lineno or value.lineno) - value.lineno)
+        if ast.dump(ast.parse(stripped)) != ast.dump(expected):
+            return source
+    except SyntaxError:
+        return source
+    return stripped
 
 
 def utc_now_iso() -> str:
@@ -647,15 +889,20 @@ class PackageZip:
     """The pyajs package as an in-memory zip, rebuilt whenever a source file changes.
 
     The page loads pyajs as one archive (fewer requests than one fetch per module); building
-    it on demand means editing Python and reloading the page is all it takes.
+    it on demand means editing Python and reloading the page is all it takes. The archive is
+    stored uncompressed and then gzipped whole, which compresses across modules (a third
+    smaller than deflating each file), and, unless `strip` is false, the sources go without
+    comments and docstrings, their lines kept in place (see strip_python).
     """
 
-    def __init__(self, package_dir: Path):
+    def __init__(self, package_dir: Path, strip: bool = True):
         self.package_dir = package_dir
+        self.strip = strip
         self.lock = threading.Lock()
         self._signature: tuple[tuple[str, int, int], ...] | None = None
         self._data = b""
         self._etag = ""
+        self._gzip = b""
 
     def _sources(self) -> list[tuple[str, Path]]:
         files = []
@@ -666,8 +913,22 @@ class PackageZip:
             files.append((f"{self.package_dir.name}/{rel.as_posix()}", path))
         return sorted(files)
 
+    def _content(self, path: Path) -> bytes:
+        raw = path.read_bytes()
+        if not self.strip:
+            return raw
+        try:
+            return strip_python(raw.decode("utf-8")).encode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+
     def get(self) -> tuple[bytes, str] | None:
         """(zip bytes, strong ETag), or None when the package folder does not exist."""
+        built = self.get_all()
+        return None if built is None else built[:2]
+
+    def get_all(self) -> tuple[bytes, str, bytes] | None:
+        """(zip bytes, strong ETag, the zip gzipped), or None without a package folder."""
         if not self.package_dir.is_dir():
             return None
         with self.lock:
@@ -678,17 +939,18 @@ class PackageZip:
             )
             if signature != self._signature:
                 buffer = io.BytesIO()
-                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
                     for name, path in sources:
                         # Fixed date: the bytes (and so the ETag) depend only on content.
                         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                        info.compress_type = zipfile.ZIP_DEFLATED
+                        info.compress_type = zipfile.ZIP_STORED
                         info.external_attr = 0o644 << 16
-                        archive.writestr(info, path.read_bytes())
+                        archive.writestr(info, self._content(path))
                 self._data = buffer.getvalue()
                 self._etag = '"' + hashlib.sha256(self._data).hexdigest()[:32] + '"'
+                self._gzip = gzip.compress(self._data, compresslevel=9, mtime=0)
                 self._signature = signature
-            return self._data, self._etag
+            return self._data, self._etag, self._gzip
 
 
 # --------------------------------------------------------------------------------------
@@ -712,6 +974,7 @@ class DevServer(ThreadingHTTPServer):
         write_keys: Iterable[str],
         quiet: bool,
         faults: bool = False,
+        strip_package: bool = True,
     ):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -719,7 +982,9 @@ class DevServer(ThreadingHTTPServer):
         self.store = store
         self.write_keys = frozenset(write_keys)
         self.quiet = quiet
-        self.package_zip = PackageZip(root / "pysrc" / "pyajs")
+        self.package_zip = PackageZip(root / "pysrc" / "pyajs", strip=strip_package)
+        self.precompressed = Precompressed(root)
+        self.gzip_cache = GzipCache()
         # None unless started with --faults: then /api/faults exists.
         self.faults: FaultQueue | None = FaultQueue() if faults else None
         self.counters = Counters()
@@ -730,6 +995,16 @@ class DevServer(ThreadingHTTPServer):
     def shutdown(self) -> None:
         self.stopping.set()
         super().shutdown()
+
+    def package_version(self, name: str) -> str | None:
+        """The installed version of a runtime in VERSIONED_PACKAGES (its package.json)."""
+        try:
+            meta = json.loads(self.root.joinpath(*VERSIONED_PACKAGES[name], "package.json")
+                              .read_text("utf-8"))
+        except (OSError, ValueError, KeyError):
+            return None
+        version = meta.get("version") if isinstance(meta, dict) else None
+        return version if isinstance(version, str) else None
 
     def server_close(self) -> None:
         self.stopping.set()
@@ -1211,11 +1486,20 @@ class DevHandler(BaseHTTPRequestHandler):
         if path == PACKAGE_ZIP_PATH:
             self._serve_package_zip()
             return
+        cache_control = "no-cache"
+        versioned = VERSIONED_PATH.match(path)
+        if versioned:
+            name, version, rest = versioned.groups()
+            if version != self.server.package_version(name):
+                self._send_text(404, f"404 not found (not the installed {name}): {raw_path}\n")
+                return
+            path = f"/vendor/{name}/{rest}"
+            cache_control = IMMUTABLE
         target = resolve_static(self.server.root, path)
         if target is None:
             self._send_text(404, f"404 not found: {raw_path}\n")
             return
-        self._serve_file(target)
+        self._serve_file(target, cache_control)
 
     def _not_modified(self, etag: str, mtime: float | None) -> bool:
         """RFC 9110 conditional GET: If-None-Match wins over If-Modified-Since."""
@@ -1235,53 +1519,93 @@ class DevHandler(BaseHTTPRequestHandler):
         return False
 
     def _serve_package_zip(self) -> None:
-        built = self.server.package_zip.get()
+        built = self.server.package_zip.get_all()
         if built is None:
             self._send_text(404, f"404 not found: {PACKAGE_ZIP_PATH}\n")
             return
-        data, etag = built
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if self._not_modified(etag, None):
+        data, etag, gzipped = built
+        coding = choose_encoding(self.headers.get("Accept-Encoding"), ["gzip"])
+        headers = {"ETag": variant_etag(etag, coding), "Cache-Control": "no-cache",
+                   "Vary": "Accept-Encoding"}
+        if coding:
+            headers["Content-Encoding"] = coding
+        if self._not_modified(headers["ETag"], None):
             self._send(304, headers=headers)
         else:
-            self._send(200, data, "application/zip", headers)
+            self._send(200, gzipped if coding else data, "application/zip", headers)
 
-    def _serve_file(self, target: Path) -> None:
+    def _serve_file(self, target: Path, cache_control: str = "no-cache") -> None:
+        """A static file, compressed when the client accepts it: a precompressed variant
+        (brotli or gzip) when one matches the file, else gzip made here for text-like types.
+        Each encoding is its own representation, with its own ETag and Content-Length."""
         try:
             handle = target.open("rb")
         except OSError:
             self._send_text(404, f"404 not found: {self.path}\n")
             return
         with handle:
-            stat = Path(target).stat()
-            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+            stat = os.fstat(handle.fileno())
+            content_type = content_type_for(target)
+            variants: dict[str, Path | bytes] = {}
+            if is_compressible(content_type) or target.suffix == ".zip":
+                variants.update(self.server.precompressed.variants(target, stat))
+                if "gzip" not in variants and is_compressible(content_type):
+                    packed = self.server.gzip_cache.get(target, stat)
+                    if packed is not None:
+                        variants["gzip"] = packed
+            accept = self.headers.get("Accept-Encoding")
+            coding = choose_encoding(accept, [c for c, _ in ENCODINGS if c in variants])
+            base_etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
             headers = {
-                "ETag": etag,
+                "ETag": variant_etag(base_etag, coding),
                 "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
-                "Cache-Control": "no-cache",
+                "Cache-Control": cache_control,
             }
-            if self._not_modified(etag, stat.st_mtime):
+            if variants or is_compressible(content_type):
+                headers["Vary"] = "Accept-Encoding"
+            if self._not_modified(headers["ETag"], stat.st_mtime):
                 self._send(304, headers=headers)
                 return
-            self._responded = True
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", content_type_for(target))
-            self.send_header("Content-Length", str(stat.st_size))
-            self.end_headers()
-            if self.command == "HEAD":
+            if coding is None:
+                self._stream(handle, stat.st_size, content_type, headers)
                 return
-            remaining = stat.st_size
-            while remaining > 0:
-                chunk = handle.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                remaining -= len(chunk)
-            if remaining:
-                # The file shrank under us: the promised length cannot be honoured.
-                self.close_connection = True
+            headers["Content-Encoding"] = coding
+            body = variants[coding]
+            if isinstance(body, bytes):
+                self._send(200, body, content_type, headers)
+                return
+            try:
+                variant = body.open("rb")
+            except OSError:  # removed under us: fall back to the identity
+                del headers["Content-Encoding"]
+                headers["ETag"] = base_etag
+                self._stream(handle, stat.st_size, content_type, headers)
+                return
+            with variant:
+                size = os.fstat(variant.fileno()).st_size
+                self._stream(variant, size, content_type, headers)
+
+    def _stream(self, handle: Any, size: int, content_type: str, headers: dict[str, str]) -> None:
+        """Send `size` bytes of an open file as a 200 with the given headers."""
+        self._responded = True
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        remaining = size
+        while remaining > 0:
+            chunk = handle.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            self.wfile.write(chunk)
+            remaining -= len(chunk)
+        if remaining:
+            # The file shrank under us: the promised length cannot be honoured.
+            self.close_connection = True
 
 
 # --------------------------------------------------------------------------------------
@@ -1296,18 +1620,21 @@ def make_server(
     quiet: bool = True,
     root: Path | None = None,
     faults: bool = False,
+    strip_package: bool = True,
 ) -> DevServer:
     """Build (and bind) the dev server without starting it, so tests can run it in a thread.
 
     `root` defaults to this file's folder; tests pass a temporary tree with its own web/,
     pysrc/ and node_modules/. `faults` enables the fault-injection API (/api/faults).
+    `strip_package` false serves pyajs.zip with its sources' comments and docstrings.
     """
     keys = [key for key in write_keys if key]
     if not keys:
         raise ValueError("at least one writeKey is required")
     store = EventStore(db_path)
     try:
-        return DevServer((host, port), Path(root or ROOT), store, keys, quiet, faults)
+        return DevServer((host, port), Path(root or ROOT), store, keys, quiet, faults,
+                         strip_package)
     except BaseException:
         store.close()
         raise
@@ -1336,6 +1663,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="enable /api/faults, to make the collector fail on purpose (tests, demos)",
     )
+    parser.add_argument(
+        "--full-source",
+        action="store_true",
+        help="serve pyajs.zip with comments and docstrings (default: stripped, lines kept)",
+    )
     args = parser.parse_args(argv)
 
     server = make_server(
@@ -1345,6 +1677,7 @@ def main(argv: list[str] | None = None) -> int:
         args.write_keys or [DEMO_WRITE_KEY],
         quiet=args.quiet,
         faults=args.faults,
+        strip_package=not args.full_source,
     )
     # SIGTERM stops like Ctrl-C: the listening socket and the database are closed cleanly.
     # (Every acknowledged event is committed already; this just skips WAL recovery.)

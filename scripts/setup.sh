@@ -22,6 +22,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# Brotli and gzip copies of the large runtime files, for serve.py (Node's zlib; skipped
+# quickly when they match the installed files).
+node scripts/precompress.mjs
 
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then

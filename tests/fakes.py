@@ -171,6 +171,8 @@ class FakePlatform:
 
         self.queue_shelf = self.local_storage if local_storage_works(self.local_storage) else None
         self.online = True
+        self.hold_soon = False
+        self.soon_calls = []
         (self.id_storage, self.user_traits_storage, self.group_traits_storage,
          self.cookie_attrs) = build_storages(self.jar, self.local_storage, hostname, https,
                                              cookie_options, self.warn, self.now_ms)
@@ -195,6 +197,13 @@ class FakePlatform:
 
     def is_online(self):
         return self.online
+
+    def soon(self, fn):
+        """After the current task: run at once here, unless the test holds them."""
+        if self.hold_soon:
+            self.soon_calls.append(fn)
+        else:
+            fn()
 
     def set_timeout(self, fn, ms):
         timer = FakeTimer(fn, ms)

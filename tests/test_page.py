@@ -82,6 +82,11 @@ def test_campaign_parsing():
 def test_campaign_non_ascii_and_bad_escapes():
     assert campaign("?utm_source=caf%C3%A9&utm_term=100%") == {"source": "café",
                                                                  "term": "100%"}
+    assert campaign("?utm_term=50%+off%21") == {"term": "50%+off%21"}  # kept as written
+
+
+def test_campaign_second_question_mark_and_equals():
+    assert campaign("?a=1?utm_source=x=y") == {"source": "x"}
 
 
 def test_campaign_key_containing_utm():
@@ -93,9 +98,14 @@ def test_campaign_missing_value_and_empty_name():
     assert campaign("?utm_source&utm_=x") == {"source": ""}
 
 
-@pytest.mark.parametrize("search", ["", None, "?", "?a=1&b=2", "?utm_=1"])
-def test_campaign_none_without_utm(search):
+@pytest.mark.parametrize("search", ["", None])
+def test_campaign_none_without_a_query_string(search):
     assert campaign(search) is None
+
+
+@pytest.mark.parametrize("search", ["?", "?a=1&b=2", "?utm_=1"])
+def test_campaign_empty_for_a_query_string_without_utm(search):
+    assert campaign(search) == {}  # what Analytics.js sends (conformance suite)
 
 
 def test_campaign_without_question_mark():

@@ -7,11 +7,14 @@ it, because what matters is the wire behaviour the browser and the pyajs client 
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import http.client
 import importlib
 import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -274,6 +277,260 @@ def test_real_vendor_mapping(tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
         thread.join(2)
+
+
+# ---------------------------------------------------------------------------------------
+# compression and caching
+
+
+def test_choose_encoding() -> None:
+    both = ["br", "gzip"]
+    assert serve.choose_encoding("gzip, deflate, br, zstd", both) == "br"
+    assert serve.choose_encoding("gzip, deflate", both) == "gzip"
+    assert serve.choose_encoding("br;q=0.5, gzip", both) == "gzip"
+    assert serve.choose_encoding("br;q=0, gzip;q=0", both) is None
+    assert serve.choose_encoding("*", both) == "br"
+    assert serve.choose_encoding("*;q=0, gzip", both) == "gzip"
+    assert serve.choose_encoding("identity", both) is None
+    assert serve.choose_encoding("", both) is None
+    assert serve.choose_encoding(None, both) is None
+    assert serve.choose_encoding("BR;Q=1", both) == "br"
+    assert serve.choose_encoding("br;q=oops, gzip", both) == "gzip"
+    assert serve.choose_encoding("gzip, br", ["gzip"]) == "gzip"
+
+
+def _precompress(tree: Path, rel: str, data: bytes, encodings: dict[str, bytes]) -> None:
+    """What scripts/precompress.mjs writes: <rel>.<enc> files and a manifest entry."""
+    folder = tree / ".pyajs" / "precompressed"
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    for suffix, packed in encodings.items():
+        target = folder / (rel + "." + suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(packed)
+    manifest[rel] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                     "encodings": {k: len(v) for k, v in encodings.items()}}
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest))
+
+
+WASM = b"\0asm" + bytes(range(256)) * 64
+
+
+@pytest.fixture
+def wasm_tree(tree: Path) -> Path:
+    rel = "node_modules/pyodide/pyodide.asm.wasm"
+    (tree / rel).write_bytes(WASM)
+    # Stand-ins for brotli output (the server never decodes them): it sends what is there.
+    _precompress(tree, rel, WASM, {"br": b"BROTLI:" + WASM[:100], "gz": gzip.compress(WASM)})
+    return tree
+
+
+def test_precompressed_variant_by_accept_encoding(wasm_tree: Path, client: Client) -> None:
+    path = "/vendor/pyodide/pyodide.asm.wasm"
+    folder = wasm_tree / ".pyajs/precompressed/node_modules/pyodide"
+    etags = set()
+    for accept, coding, body in [
+        ("gzip, deflate, br, zstd", "br", (folder / "pyodide.asm.wasm.br").read_bytes()),
+        ("gzip, deflate", "gzip", (folder / "pyodide.asm.wasm.gz").read_bytes()),
+        ("identity", None, WASM),
+        (None, None, WASM),
+    ]:
+        status, headers, data = client.request(
+            "GET", path, headers={"Accept-Encoding": accept} if accept else {})
+        assert status == 200
+        assert headers["content-type"] == "application/wasm"  # streaming compilation
+        assert headers.get("content-encoding") == coding
+        assert headers["vary"] == "Accept-Encoding"
+        assert data == body and headers["content-length"] == str(len(body))
+        if coding == "gzip":
+            assert gzip.decompress(data) == WASM
+        etags.add(headers["etag"])
+        # Each representation revalidates against its own ETag only.
+        status, headers304, data = client.request(
+            "GET", path, headers={"If-None-Match": headers["etag"],
+                                  **({"Accept-Encoding": accept} if accept else {})})
+        assert (status, data) == (304, b"")
+        assert headers304["etag"] == headers["etag"]
+        assert headers304["vary"] == "Accept-Encoding"
+        status, headers, data = client.request("HEAD", path, headers={"Accept-Encoding": "br"})
+        assert (status, data, headers["content-encoding"]) == (200, b"", "br")
+        assert headers["content-length"] == str(len((folder / "pyodide.asm.wasm.br").read_bytes()))
+    assert len(etags) == 3  # br, gzip and identity are three representations
+    status, _, _ = client.request(
+        "GET", path, headers={"Accept-Encoding": "br", "If-None-Match": next(
+            e for e in etags if e.endswith('-gzip"'))})
+    assert status == 200
+
+
+def test_stale_precompressed_variant_is_not_used(wasm_tree: Path, client: Client) -> None:
+    rel = "node_modules/pyodide/pyodide.asm.wasm"
+    changed = WASM[::-1]  # same size, other bytes: only the sha256 tells
+    (wasm_tree / rel).write_bytes(changed)
+    status, headers, data = client.request(
+        "GET", "/vendor/pyodide/pyodide.asm.wasm", headers={"Accept-Encoding": "br, gzip"})
+    assert status == 200
+    assert headers.get("content-encoding") != "br"  # the stale brotli variant is ignored
+    body = gzip.decompress(data) if headers.get("content-encoding") == "gzip" else data
+    assert body == changed
+
+
+def test_text_is_gzipped_on_request(tree: Path, client: Client) -> None:
+    script = "export const x = [" + ", ".join(str(i) for i in range(500)) + "];\n"
+    (tree / "web" / "big.js").write_text(script)
+    status, headers, data = client.request(
+        "GET", "/big.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"  # no brotli without a precompressed file
+    assert headers["content-type"] == "text/javascript; charset=utf-8"
+    assert headers["vary"] == "Accept-Encoding"
+    assert gzip.decompress(data) == script.encode()
+    assert headers["content-length"] == str(len(data)) and headers["etag"].endswith('-gzip"')
+    assert headers["cache-control"] == "no-cache"
+    # Edited: compressed afresh.
+    (tree / "web" / "big.js").write_text(script + "// more\n")
+    path = tree / "web" / "big.js"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    _, _, data = client.request("GET", "/big.js", headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(data) == (script + "// more\n").encode()
+    # Tiny files and binary types go as they are.
+    _, headers, data = client.request("GET", "/app.css", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in headers and data == b"body{}"
+    _, headers, _ = client.request(
+        "GET", "/vendor/pyodide/python_stdlib.zip", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in headers
+
+
+def test_versioned_vendor_urls_are_immutable(tree: Path, client: Client) -> None:
+    (tree / "node_modules/pyodide/package.json").write_text('{"version": "1.2.3"}')
+    (tree / "node_modules/@pyscript/core/package.json").write_text('{"version": "0.7.9"}')
+    status, headers, data = client.request("GET", "/vendor/pyodide/1.2.3/pyodide.mjs")
+    assert (status, data) == (200, b"export default 1;")
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert headers["etag"]
+    status, headers, _ = client.request("GET", "/vendor/pyscript/0.7.9/core.js")
+    assert status == 200 and "immutable" in headers["cache-control"]
+    # Another version is not what we have: never cache it as that version.
+    for path in ("/vendor/pyodide/1.2.4/pyodide.mjs", "/vendor/pyscript/1.0.0/core.js",
+                 "/vendor/pyodide/1.2.3/../../../secret.txt"):
+        status, _, body = client.request("GET", path)
+        assert status == 404 and b"top secret" not in body
+    # The unversioned paths keep working, revalidated.
+    status, headers, _ = client.request("GET", "/vendor/pyodide/pyodide.mjs")
+    assert status == 200 and headers["cache-control"] == "no-cache"
+
+
+def test_versioned_url_without_package_json_is_404(client: Client) -> None:
+    status, _, _ = client.request("GET", "/vendor/pyodide/1.2.3/pyodide.mjs")
+    assert status == 404
+
+
+def test_package_zip_gzip(client: Client) -> None:
+    _, plain_headers, plain = client.request("GET", "/pyajs/pyajs.zip")
+    status, headers, data = client.request(
+        "GET", "/pyajs/pyajs.zip", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"
+    assert headers["content-type"] == "application/zip"
+    assert headers["vary"] == "Accept-Encoding" and headers["cache-control"] == "no-cache"
+    assert gzip.decompress(data) == plain
+    assert headers["etag"] != plain_headers["etag"]
+    # Stored, not deflated: gzip then compresses across modules.
+    with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    status, _, data = client.request(
+        "GET", "/pyajs/pyajs.zip",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]})
+    assert (status, data) == (304, b"")
+
+
+STRIP_SOURCE = '''"""Module doc
+over two lines: → non-ASCII."""
+# a comment
+import os  # trailing comment
+
+
+class A:
+    """Class doc."""
+
+    x = "# not a comment"
+
+    def f(self, y):
+        \'\'\'Function doc,
+        two lines.\'\'\'
+        return y  # done
+
+
+def g():
+    "one-line doc"; return "→ kept"
+
+
+s = """not a docstring"""
+'''
+
+
+def test_strip_python_keeps_lines_and_program() -> None:
+    out = serve.strip_python(STRIP_SOURCE)
+    assert "comment" not in out.replace('"# not a comment"', "")
+    assert "doc" not in out.replace("not a docstring", "")
+    assert '"# not a comment"' in out and '"""not a docstring"""' in out and "→ kept" in out
+    assert out.count("\n") == STRIP_SOURCE.count("\n")
+    src_lines, out_lines = STRIP_SOURCE.splitlines(), out.splitlines()
+    for row, line in enumerate(src_lines):
+        if line.strip().startswith(("return", "x =", "s =", "def ", "class ", "import")):
+            assert out_lines[row].strip() == line.split("  #")[0].strip(), row
+    namespace: dict[str, Any] = {}
+    exec(compile(out, "m.py", "exec"), namespace)
+    assert namespace["A"]().f(3) == 3 and namespace["g"]() == "→ kept"
+    assert namespace["A"].x == "# not a comment"
+    # Not Python: served as it is.
+    assert serve.strip_python("def (:\n") == "def (:\n"
+
+
+def test_package_zip_is_stripped_unless_asked(tree: Path, tmp_path: Path) -> None:
+    (tree / "pysrc/pyajs/codec.py").write_text('"""Doc."""\n# note\nX = 1  # one\n')
+    for strip, expected in ((True, b'""\n\nX = 1\n'),
+                            (False, b'"""Doc."""\n# note\nX = 1  # one\n')):
+        server = serve.make_server("127.0.0.1", 0, ":memory:", [KEY], root=tree,
+                                   strip_package=strip)
+        thread = start(server)
+        try:
+            _, _, body = Client(server).request("GET", "/pyajs/pyajs.zip")
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                assert archive.read("pyajs/codec.py") == expected
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(2)
+
+
+def test_real_package_strips_cleanly() -> None:
+    """Every pyajs module survives stripping (the same program, every line in place)."""
+    for path in sorted((REPO / "pysrc" / "pyajs").rglob("*.py")):
+        source = path.read_text("utf-8")
+        out = serve.strip_python(source)
+        assert out.count("\n") == source.count("\n"), path
+        if '"""' in source or "#" in source:
+            assert len(out) < len(source), path  # not the unchanged fallback
+        compile(out, str(path), "exec")
+
+
+@pytest.mark.skipif(
+    not (serve.ROOT / "node_modules" / "pyodide" / "package.json").is_file(),
+    reason="node_modules not installed",
+)
+def test_loader_uses_the_installed_versioned_urls() -> None:
+    """web/pyajs.js and the bare benchmark page name the installed runtimes' versions."""
+    versions = {
+        name: json.loads((REPO.joinpath(*parts) / "package.json").read_text())["version"]
+        for name, parts in serve.VERSIONED_PACKAGES.items()
+    }
+    for page in ("web/pyajs.js", "web/bench-bare.html"):
+        text = (REPO / page).read_text()
+        found = dict(re.findall(r"vendor/([\w-]+)/(\d[^/]*)/", text))
+        assert {"pyodide", "pyscript"} <= set(found), (page, found)
+        assert found == {name: versions[name] for name in found}, (page, found, versions)
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 not fatal, and the cookie load option."""
 
 import pytest
-from fakes import MemoryCookieJar, MemoryLocalStorage
+from fakes import MemoryCookieJar, MemoryLocalStorage, _parse_http_date
 from pyajs.clock import http_date
 from pyajs.codec import parse_cookie_header
 from pyajs.storage import MemoryStore, Storage, build_storages, cookie_attributes
@@ -439,3 +439,95 @@ def test_build_storages_returns_cookie_attributes():
     assert browser.attrs["domain"] == "example.test"
     browser.load(jar=False)
     assert browser.attrs is None
+
+
+# -- found by the conformance suite (tests/conformance) --------------------------------------
+
+def test_a_visit_renews_the_cookie_expiry_once(browser):
+    """Analytics.js re-writes ids on read, so a returning visitor's cookie lasts a year from
+    the last visit; pyajs renews it on the first read of each page."""
+    browser.jar.cookies["ajs_user_id"] = ("raw-user", {"domain": "example.test",
+                                                       "expires_ms": NOW + 3 * DAY})
+    ids = browser.load()
+    writes = len(browser.jar.writes)
+    assert ids.read_id("ajs_user_id") == "raw-user"
+    value, attrs = browser.jar.cookies["ajs_user_id"]
+    assert value == "%22raw-user%22"  # pyajs's format, with the current attributes
+    assert attrs["expires_ms"] == NOW + 365 * DAY
+    after_first = len(browser.jar.writes)
+    assert after_first > writes
+    ids.read_id("ajs_user_id")
+    ids.read_id("ajs_user_id")
+    assert len(browser.jar.writes) == after_first  # once a page
+
+
+def test_no_renewal_for_an_id_written_on_this_page_or_absent(browser):
+    ids = browser.load()
+    ids.write("ajs_group_id", "g1")
+    writes = len(browser.jar.writes)
+    assert ids.read_id("ajs_group_id") == "g1"
+    assert ids.read_id("ajs_user_id") is None
+    assert len(browser.jar.writes) == writes
+
+
+class ScopedJar:
+    """``document.cookie`` with host-only and domain cookies of the same name, listed in
+    creation order as browsers do for one path."""
+
+    def __init__(self):
+        self.cookies = []  # [name, value, domain or None]
+
+    def read(self):
+        return "; ".join("%s=%s" % (n, v) for n, v, _ in self.cookies)
+
+    def write(self, text):
+        first, _, rest = text.partition(";")
+        name, _, value = first.partition("=")
+        attrs = dict(p.strip().partition("=")[::2] for p in rest.split(";") if p.strip())
+        domain = attrs.get("domain")
+        expires = _parse_http_date(attrs["expires"]) if "expires" in attrs else None
+        gone = expires is not None and expires <= NOW
+        for i, (n, _, d) in enumerate(self.cookies):
+            if n == name and d == domain:
+                if gone:
+                    del self.cookies[i]
+                else:
+                    self.cookies[i][1] = value
+                return
+        if not gone:
+            self.cookies.append([name, value, domain])
+
+
+def scoped_ids(jar):
+    from pyajs.storage import CookieStore
+
+    attrs = {"maxage": 365, "path": "/", "sameSite": "Lax", "domain": "shop.test"}
+    return Storage([CookieStore(jar, attrs, lambda: NOW)], warn=print)
+
+
+def test_a_host_only_cookie_that_hides_the_written_id_is_removed():
+    jar = ScopedJar()
+    jar.cookies.append(["ajs_user_id", "", None])  # set by the page, without a domain
+    ids = scoped_ids(jar)
+    assert ids.read_id("ajs_user_id") == ""
+    ids.write("ajs_user_id", "u-1")
+    assert jar.cookies == [["ajs_user_id", "%22u-1%22", "shop.test"]]
+    assert ids.read_id("ajs_user_id") == "u-1"
+
+
+def test_a_host_only_cookie_does_not_survive_a_logout():
+    jar = ScopedJar()
+    jar.cookies.append(["ajs_anonymous_id", "stale", None])
+    jar.cookies.append(["ajs_anonymous_id", "%22current%22", "shop.test"])
+    ids = scoped_ids(jar)
+    ids.write("ajs_anonymous_id", None)
+    assert jar.cookies == []
+
+
+def test_a_host_only_cookie_with_the_same_value_is_left_alone():
+    jar = ScopedJar()
+    jar.cookies.append(["ajs_user_id", "%22u-1%22", None])
+    ids = scoped_ids(jar)
+    ids.write("ajs_user_id", "u-1")
+    assert ["ajs_user_id", "%22u-1%22", None] in jar.cookies
+    assert len(jar.cookies) == 2

@@ -48,25 +48,51 @@ function makeCall(core, name) {
       return undefined;
     }
     const snap = EVENT_METHODS.has(name) ? snapshot() : null;
-    const out = core(name, json, fns, snap && JSON.stringify(snap), Date.now());
+    // the time as text: MicroPython truncates large JS integers to 32 bits
+    const out = core(name, json, fns, snap && JSON.stringify(snap), String(Date.now()));
     return out === undefined || out === null ? undefined : JSON.parse(out);
   };
 }
 
+// document.cookie costs the browser tens of microseconds a read: keep the text until the
+// current task ends or pyajs writes a cookie, so a loop of calls reads it once.
+let cookieText = null;
+const forgetCookies = () => { cookieText = null; };
+
+const headerCache = new Map();
+const parsedHeaders = (json) => {
+  let h = headerCache.get(json);
+  if (!h) headerCache.set(json, (h = JSON.parse(json)));
+  return h;
+};
+
 const helpers = {
   snapshot: () => JSON.stringify(snapshot()),
-  // done(status, retryAfter, error) is called exactly once.
-  send(url, headersJson, body, keepalive, done) {
-    let init;
+  cookie() {
+    if (cookieText === null) {
+      cookieText = document.cookie;
+      queueMicrotask(forgetCookies);
+    }
+    return cookieText;
+  },
+  setCookie(text) {
+    cookieText = null;
+    document.cookie = text;
+  },
+  putMany(pairsJson) {
+    for (const [key, value] of JSON.parse(pairsJson)) localStorage.setItem(key, value);
+  },
+  // done(id, status, retryAfter, error) is called exactly once per request.
+  send(url, headersJson, body, keepalive, id, done) {
     try {
-      init = { method: "POST", headers: JSON.parse(headersJson), body, keepalive: !!keepalive,
-               credentials: "omit" };
+      const init = { method: "POST", headers: parsedHeaders(headersJson), body,
+                     keepalive: !!keepalive, credentials: "omit" };
       fetch(url, init).then(
-        (r) => done(r.status, r.headers.get("Retry-After"), null),
-        (e) => done(0, null, String(e && e.message || e)),
+        (r) => done(id, r.status, r.headers.get("Retry-After"), null),
+        (e) => done(id, 0, null, String(e && e.message || e)),
       );
     } catch (e) {
-      done(0, null, String(e && e.message || e));
+      done(id, 0, null, String(e && e.message || e));
     }
   },
   // The write key and load options the snippet recorded, as JSON (functions left out).
@@ -147,26 +173,47 @@ const helpers = {
   },
 };
 
-function pyscriptConfig() {
+// The two runtimes a page can pick with analytics.load(key, {runtime}): "py" (Pyodide, the
+// default: CPython, for pages whose own Python needs it) or "mpy" (MicroPython, ~10x
+// smaller and faster to start: for the lightest analytics).
+const RUNTIMES = {
+  py: "vendor/pyodide/314.0.7/pyodide.mjs", // versioned URLs: cached immutable
+  mpy: "vendor/micropython/1.27.0/micropython.mjs",
+};
+
+function runtimeType() {
+  const stub = window.analytics || {};
+  const wanted = (stub._loadOptions && stub._loadOptions.runtime) || "py";
+  const type = wanted === "micropython" ? "mpy" : wanted === "pyodide" ? "py" : wanted;
+  if (!RUNTIMES[type]) {
+    console.warn(`pyajs: analytics.load(): runtime ${JSON.stringify(wanted)} is not "py" or ` +
+      `"mpy"; using "py" (Pyodide)`);
+    return "py";
+  }
+  return type;
+}
+
+function pyscriptConfig(type) {
   return JSON.stringify({
-    interpreter: abs("vendor/pyodide/pyodide.mjs"),
+    interpreter: abs(RUNTIMES[type]),
     files: { [abs("pyajs/pyajs.zip")]: "./*" },
   });
 }
 
 function start() {
   window.__pyajs = helpers;
-  const own = document.querySelector("py-config, script[type='py'][config]");
+  const type = runtimeType();
+  const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
-  boot.type = "py";
+  boot.type = type;
   boot.textContent = "import pyajs";
-  if (!own) boot.setAttribute("config", pyscriptConfig());
+  if (!own) boot.setAttribute("config", pyscriptConfig(type));
   else if (!/pyajs\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
     console.warn("pyajs: this page has its own PyScript config; add " +
       `"files": {"${abs("pyajs/pyajs.zip")}": "./*"} to it so pyajs can load`);
   }
   (document.body || document.head).appendChild(boot);
-  return import(abs("vendor/pyscript/core.js"));
+  return import(abs("vendor/pyscript/0.7.31/core.js")); // versioned: cached immutable
 }
 
 start();

@@ -16,7 +16,7 @@ from .version import __version__
 __all__ = ["Analytics", "analytics", "__version__"]
 
 analytics = None
-if sys.platform == "emscripten":
+if sys.platform in ("emscripten", "webassembly"):  # Pyodide, MicroPython
     from .browser import start as _start
 
     analytics = _start()

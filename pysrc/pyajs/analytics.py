@@ -317,7 +317,7 @@ class Analytics:
                 self.warn("pyajs: a %s callback raised %s: %s" % (
                     event["type"], type(exc).__name__, exc))
 
-        entry = self.queue.add(event)
+        entry = self.queue.add(event, defer=True)  # written by the dispatcher before sending
         if entry is None:  # over the size limit: reported by the queue
             self.emitter.emit("error", {"code": "delivery_failure", "reason": "too large",
                                         "event": event})

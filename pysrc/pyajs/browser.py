@@ -1,20 +1,33 @@
-"""The browser edge (Pyodide): cookies, localStorage, fetch, timers and ``window.analytics``.
+"""The browser edge: cookies, localStorage, fetch, timers and ``window.analytics``.
 
 Everything here is a thin adapter: the rules live in the pure modules. Values cross the
 JavaScript boundary as JSON text (see ``web/pyajs.js``), which keeps the adapter small and
-the same for every Python runtime; functions cross as proxies.
+the same for every Python runtime; functions cross as proxies. Pyodide and MicroPython
+differ only in where the proxy helpers live, in ``os.urandom`` (MicroPython has none: ids
+draw from ``crypto.getRandomValues``), and in large JavaScript integers (MicroPython
+truncates them to 32 bits, so times cross as text).
 
     analytics = start()   # done once, by ``import pyajs`` in the page
 """
 
 import json
+import os
+import time
 
 import js
-from pyodide.ffi import create_once_callable, create_proxy
 
+try:  # Pyodide
+    from pyodide.ffi import create_once_callable, create_proxy
+except ImportError:  # MicroPython (PyScript's mpy): proxies are kept until collected
+    from jsffi import create_proxy
+
+    create_once_callable = create_proxy
+
+from . import ids
 from .analytics import Analytics
 from .codec import dumps
 from .jscalls import JsApi
+from .querystring import query_calls
 from .storage import build_storages, local_storage_works
 from .version import __version__
 
@@ -27,21 +40,27 @@ def warn(message: str) -> None:
 
 
 class DocumentCookie:
-    """``document.cookie`` as a jar (``read`` / ``write``)."""
+    """``document.cookie`` as a jar (``read`` / ``write``). Reading it costs the browser
+    tens of microseconds, so the loader keeps the text for the rest of the current task
+    (until pyajs writes a cookie): a loop of calls reads it once."""
+
+    def __init__(self, helpers):
+        self.helpers = helpers
 
     def read(self) -> str:
-        return js.document.cookie
+        return self.helpers.cookie()
 
     def write(self, text: str) -> None:
-        js.document.cookie = text
+        self.helpers.setCookie(text)
 
 
 class BrowserLocalStorage:
     """``localStorage`` with ``getItem`` answering None (not JavaScript's null) for a
     missing key."""
 
-    def __init__(self, ls):
+    def __init__(self, ls, helpers):
         self.ls = ls
+        self.helpers = helpers
 
     def getItem(self, key):  # noqa: N802 - the DOM's names, so tests can use a dict fake
         value = self.ls.getItem(key)
@@ -57,6 +76,10 @@ class BrowserLocalStorage:
         ls = self.ls
         return [ls.key(i) for i in range(ls.length)]
 
+    def put_many(self, pairs: list) -> None:
+        """Many ``setItem`` calls in one crossing into JavaScript (it throws when full)."""
+        self.helpers.putMany(dumps(pairs))
+
 
 class BrowserPlatform:
     """What ``Analytics`` needs from the page, implemented with the browser's APIs."""
@@ -68,19 +91,23 @@ class BrowserPlatform:
         location = js.location
         try:
             local = js.window.localStorage
-            local = BrowserLocalStorage(local) if local else None
+            local = BrowserLocalStorage(local, helpers) if local else None
         except Exception:  # a sandboxed frame or disabled storage throws on access
             local = None
         ids, user_traits, group_traits, self.cookie_attrs = build_storages(
-            DocumentCookie(), local, location.hostname, location.protocol == "https:",
+            DocumentCookie(helpers), local, location.hostname, location.protocol == "https:",
             cookie_options, warn, self.now_ms)
         self.id_storage = ids
         self.queue_shelf = local if local_storage_works(local) else None
         self.user_traits_storage = user_traits
         self.group_traits_storage = group_traits
+        self._requests = {}  # id → done callback of a request in flight
+        self._request_id = 0
+        self._on_response = create_proxy(self._response)  # one proxy for every request
+        self._headers_json = {}
 
     def now_ms(self) -> int:
-        return int(js.Date.now())
+        return int(time.time() * 1000)
 
     def environment(self) -> dict:
         nav = js.navigator
@@ -95,9 +122,23 @@ class BrowserPlatform:
         return json.loads(self.helpers.snapshot())
 
     def send(self, url: str, headers: dict, body: str, done, keepalive: bool = False) -> None:
-        self.helpers.send(url, dumps(headers), body, keepalive,
-                          create_once_callable(lambda status, retry_after, error: done(
-                              int(status), retry_after, error)))
+        self._request_id += 1
+        rid = self._request_id
+        self._requests[rid] = done
+        key = headers.get("X-Retry-Count")
+        headers_json = self._headers_json.get(key)
+        if headers_json is None:
+            headers_json = self._headers_json[key] = dumps(headers)
+        self.helpers.send(url, headers_json, body, keepalive, rid, self._on_response)
+
+    def _response(self, rid, status, retry_after, error) -> None:
+        done = self._requests.pop(int(rid), None)
+        if done is not None:
+            done(int(status), retry_after, error)
+
+    def soon(self, fn) -> None:
+        """Run ``fn`` once the calling code's task is done (a microtask)."""
+        js.queueMicrotask(create_once_callable(fn))
 
     def is_online(self) -> bool:
         return bool(js.navigator.onLine)
@@ -156,9 +197,17 @@ def _snapshot(snap):
     return snap
 
 
+def _crypto_bytes(n: int) -> bytes:
+    buf = js.Uint8Array.new(n)
+    js.crypto.getRandomValues(buf)
+    return bytes(buf)
+
+
 def start() -> Analytics:
     """Create the page's Analytics from the snippet's ``load()``, install the live
     ``window.analytics``, replay the buffered calls, then run ``ready`` callbacks."""
+    if not hasattr(os, "urandom"):
+        ids.set_random_source(_crypto_bytes)
     helpers = js.window.__pyajs
     config = json.loads(helpers.loadConfig())
     options = config.get("options") or {}
@@ -184,7 +233,7 @@ def start() -> Analytics:
     def dispatch(method, args, snap, at):
         if method == "addSourceMiddleware" and args and isinstance(args[0], JsFunction):
             args = [JsSourceMiddleware(helpers, args[0].fn)]
-        return api.call(method, args, snap, int(at) if at else None)
+        return api.call(method, args, snap, int(float(at)) if at else None)
 
     def core(method, args_json, call_fns, snap_json, at):
         args = _with_functions(json.loads(args_json), helpers, call_fns)
@@ -199,8 +248,13 @@ def start() -> Analytics:
     calls = _with_functions(queue, helpers, fns)
     early = ("setAnonymousId", "on", "addSourceMiddleware")  # before any buffered event
     ordered = [c for m in early for c in calls if c[0] == m]
-    ordered += [c for c in calls if c[0] not in early]
     for method, args, snap, at in ordered:
+        dispatch(method, args, _snapshot(snap), at)
+    # the URL's ajs_ parameters: after the early calls, before the other buffered ones
+    for method, args in query_calls(js.location.search, js.location.hash,
+                                    options.get("useQueryString"), warn):
+        dispatch(method, args, None, None)
+    for method, args, snap, at in [c for c in calls if c[0] not in early]:
         dispatch(method, args, _snapshot(snap), at)
     listener = create_proxy(analytics.page_event)
     _keep.append(listener)

@@ -33,12 +33,12 @@ def _dumps_plain(value) -> str:  # MicroPython: no ensure_ascii, separators may 
         return json.dumps(value)
 
 
+# dumps(value): JSON text as ``JSON.stringify`` writes it (no spaces, non-ASCII kept).
 try:
     _dumps_compact({"a": "é"})
     dumps = _dumps_compact
 except TypeError:
     dumps = _dumps_plain
-dumps.__doc__ = "JSON text as ``JSON.stringify`` writes it: no spaces, non-ASCII kept."
 
 
 def encode_cookie_value(text: str) -> str:

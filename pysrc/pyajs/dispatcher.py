@@ -64,6 +64,7 @@ class Dispatcher:
         self.endpoint = endpoint
         self.auth = basic_auth(write_key)
         self.write_key = write_key
+        self._write_key_json = dumps(write_key)
         self.platform = platform
         self.warn = warn
         self.on_final = on_final  # (entry, ok, status, reason) when an event is done
@@ -74,40 +75,86 @@ class Dispatcher:
         self.base_ms, self.max_ms, self.jitter = base_ms, max_ms, jitter
         self.in_flight = 0
         self.keepalive_bytes = 0  # bytes of keepalive requests in flight
+        self._ready = []  # entries to send, oldest first, from index _head on
+        self._head = 0
+        self._waiting = []  # entries backing off until their ``due`` time
         self._timer_due = None
         self._batch_started = None
+        self._kick_scheduled = False
 
     # -- intake ---------------------------------------------------------------------------
     def add(self, entry) -> None:
-        """A new event: sent now (standard) or when the batch is full or old enough."""
+        """A new event: stored and sent once the calling code's task is done (so a loop of
+        calls is written and posted together), or when the batch is full or old enough."""
         entry.due = 0
+        self._ready.append(entry)
+        if not self._kick_scheduled:
+            self._kick_scheduled = True
+            self.platform.soon(self._kick)
+
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        self.queue.persist()
         self.flush()
 
     def resume(self, entries) -> None:
         """Events from an earlier page: sent at once, attempts counted on."""
         for entry in entries:
             entry.due = 0
+            self._ready.append(entry)
         self.flush()
 
     # -- the loop ---------------------------------------------------------------------------
+    def _live(self, entry) -> bool:
+        return not entry.in_flight and self.queue.entries.get(entry.id) is entry
+
+    def _take_ready(self) -> list:
+        """The entries ready to go, oldest first (the FIFO is emptied)."""
+        ready = [e for e in self._ready[self._head:] if self._live(e)]
+        self._ready, self._head = [], 0
+        return ready
+
+    def _pop_ready(self):
+        while self._head < len(self._ready):
+            entry = self._ready[self._head]
+            self._head += 1
+            if self._live(entry):
+                return entry
+        self._ready, self._head = [], 0
+        return None
+
     def flush(self, force: bool = False) -> None:
+        """Move due retries to the ready list, then send what may be sent now."""
         now = self.platform.now_ms()
-        if not self.platform.is_online():
-            return  # the 'online' event calls flush again
-        due = [e for e in self.queue.pending() if not e.in_flight and e.due <= now]
-        if self.batching:
-            self._flush_batches(due, now, force)
-        else:
-            for entry in due:
-                if self.in_flight >= MAX_IN_FLIGHT:
-                    break
-                if self.queue.still_mine(entry):
-                    # keepalive lets the request outlive a navigation, within the budget
-                    small = self.keepalive_bytes + entry.size + 512 < KEEPALIVE_BUDGET
-                    self._send([entry], keepalive=small)
+        if self._waiting:
+            later = []
+            for entry in self._waiting:
+                if entry.due <= now:
+                    self._ready.append(entry)
+                else:
+                    later.append(entry)
+            self._waiting = later
+        if self.platform.is_online():  # offline: the 'online' event calls flush again
+            if self.batching:
+                self._flush_batches(now, force)
+            else:
+                self._flush_standard()
         self._arm(now)
 
-    def _flush_batches(self, due, now, force) -> None:
+    def _flush_standard(self) -> None:
+        check = self.queue.ownership_uncertain()
+        while self.in_flight < MAX_IN_FLIGHT:
+            entry = self._pop_ready()
+            if entry is None:
+                return
+            if check and not self.queue.still_mine(entry):
+                continue
+            # keepalive lets the request outlive a navigation, within the budget
+            small = self.keepalive_bytes + entry.size + 512 < KEEPALIVE_BUDGET
+            self._send([entry], keepalive=small)
+
+    def _flush_batches(self, now, force) -> None:
+        due = self._take_ready()
         if not due:
             self._batch_started = None
             return
@@ -118,23 +165,27 @@ class Dispatcher:
         old = (now - self._batch_started >= self.batch_timeout_ms
                or any(e.attempts or e.rate_limited for e in due))
         if not (force or full or old):
+            self._ready = due
             return
         self._batch_started = None
+        if self.queue.ownership_uncertain():
+            due = [e for e in due if self.queue.still_mine(e)]
         chunk, size = [], 0
         for entry in due:
-            if not self.queue.still_mine(entry):
-                continue
             if chunk and (len(chunk) >= self.batch_size or size + entry.size > BATCH_CUT_BYTES):
                 self._send(chunk, keepalive=False)
                 chunk, size = [], 0
             chunk.append(entry)
             size += entry.size
-        if chunk and (force or full or old or len(chunk) >= self.batch_size):
+        if chunk and (force or old or len(chunk) >= self.batch_size):
             self._send(chunk, keepalive=False)
+        elif chunk:  # a partial batch waits for more events or its timeout
+            self._ready = chunk
+            self._batch_started = now
 
     def _arm(self, now: int) -> None:
         """One timer for the earliest due retry or batch deadline."""
-        waits = [e.due for e in self.queue.pending() if not e.in_flight and e.due > now]
+        waits = [e.due for e in self._waiting]
         if self.batching and self._batch_started is not None:
             waits.append(self._batch_started + self.batch_timeout_ms)
         if not waits:
@@ -150,23 +201,17 @@ class Dispatcher:
         self.flush()
 
     # -- requests -----------------------------------------------------------------------------
-    def _body(self, entries) -> tuple:
-        sent_at = iso_utc(self.platform.now_ms())
-        if len(entries) == 1 and not self.batching:
-            body = dict(entries[0].event)
-            body["sentAt"] = sent_at
-            return self.endpoint.url(body["type"]), dumps(body)
-        return (self.endpoint.base + "/batch",
-                dumps({"batch": [e.event for e in entries], "writeKey": self.write_key,
-                       "sentAt": sent_at}))
-
     def _send(self, entries, keepalive: bool, force_batch: bool = False) -> None:
-        if force_batch:
-            url = self.endpoint.base + "/batch"
-            body = dumps({"batch": [e.event for e in entries], "writeKey": self.write_key,
-                          "sentAt": iso_utc(self.platform.now_ms())})
+        # Bodies are spliced from each event's JSON text, serialised once when it was queued.
+        sent_at = '"sentAt":"%s"' % iso_utc(self.platform.now_ms())
+        if len(entries) == 1 and not (self.batching or force_batch):
+            url = self.endpoint.url(entries[0].event["type"])
+            text = entries[0].json
+            body = text[:-1] + ("," if len(text) > 2 else "") + sent_at + "}"
         else:
-            url, body = self._body(entries)
+            url = self.endpoint.base + "/batch"
+            body = '{"batch":[%s],"writeKey":%s,%s}' % (
+                ",".join(e.json for e in entries), self._write_key_json, sent_at)
         headers = {"Content-Type": "text/plain", "Authorization": self.auth}
         retries = max(e.attempts + e.rate_limited for e in entries)
         if retries:
@@ -203,6 +248,7 @@ class Dispatcher:
                 if wait is not None and e.rate_limited < self.max_attempts:
                     e.rate_limited += 1
                     e.due = now + wait
+                    self._waiting.append(e)
                     continue
                 e.attempts += 1
                 if e.attempts >= self.max_attempts:
@@ -215,6 +261,7 @@ class Dispatcher:
                     continue
                 e.due = now + backoff_ms(e.attempts, self.base_ms, self.max_ms, self.jitter)
                 self.queue.save_attempts(e)
+                self._waiting.append(e)
         else:
             for e in entries:
                 self.queue.remove(e)

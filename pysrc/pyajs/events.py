@@ -51,7 +51,7 @@ class EventFactory:
             if self.env.get(key) is not None:
                 context[key] = self.env[key]
         utm = campaign(page["search"])
-        if utm:
+        if utm is not None:  # {} for a query string without utm_ (as Analytics.js)
             context["campaign"] = utm
         if event_type == "page":
             props = fields.get("properties")

@@ -27,7 +27,10 @@ def random_bytes(n: int) -> bytes:
     """``n`` random bytes, drawn from a pool refilled in blocks (one source call per 32 ids)."""
     global _pool
     if len(_pool) < n:
-        _pool = (_source or os.urandom)(max(_POOL_SIZE, n))
+        source = _source or getattr(os, "urandom", None)
+        if source is None:  # MicroPython has no os.urandom: the browser binding sets one
+            raise RuntimeError("pyajs.ids: no random source; call set_random_source()")
+        _pool = source(max(_POOL_SIZE, n))
     out, _pool = _pool[:n], _pool[n:]
     return out
 

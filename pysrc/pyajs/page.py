@@ -10,6 +10,7 @@ interpreter started still describes the page it was called on.
 """
 
 from .codec import _percent_decode
+from .querystring import decode_value
 
 PAGE_FIELDS = ("path", "referrer", "search", "title", "url")
 
@@ -53,15 +54,20 @@ def _decode_query_value(value: str) -> str:
 
 
 def campaign(search: str) -> dict | None:
-    """``utm_*`` parameters of a query string as Segment's ``context.campaign``.
+    """``utm_*`` parameters of a query string as Segment's ``context.campaign``: ``{}``
+    for a query string without any (as Analytics.js sends), None for no query string.
 
-    ``utm_campaign`` becomes ``name``; values are ``+``-to-space and percent decoded.
+    ``utm_campaign`` becomes ``name``; values are ``+``-to-space and percent decoded (kept
+    as written if that fails); a later ``?`` separates like ``&``; the text after a second
+    ``=`` is dropped.
     """
-    if not search or "utm_" not in search:
+    if not search:
         return None
     out = {}
-    for pair in search.lstrip("?").split("&"):
-        key, _, value = pair.partition("=")
+    query = search[1:] if search.startswith("?") else search
+    for pair in query.replace("?", "&").split("&"):
+        pieces = pair.split("=")
+        key = pieces[0]
         i = key.find("utm_")
         if i < 0:
             continue
@@ -69,8 +75,8 @@ def campaign(search: str) -> dict | None:
         if name == "campaign":
             name = "name"
         if name:
-            out[name] = _decode_query_value(value)
-    return out or None
+            out[name] = decode_value(pieces[1]) if len(pieces) > 1 else ""
+    return out
 
 
 def query_params(search: str) -> list:

@@ -32,9 +32,10 @@ STALE_MS = 30000
 class Entry:
     """One queued event and its delivery state (attempts survive reloads)."""
 
-    def __init__(self, mid: str, event: dict, attempts: int, size: int):
+    def __init__(self, mid: str, event: dict, attempts: int, size: int, text=None):
         self.id = mid
         self.event = event
+        self.json = dumps(event) if text is None else text  # serialised once, reused
         self.attempts = attempts  # failed tries so far
         self.rate_limited = 0  # 429 + Retry-After tries (they do not use an attempt)
         self.size = size
@@ -62,6 +63,8 @@ class PersistedQueue:
         self.order = []  # ids, oldest first (dict order is not promised on every runtime)
         self.bytes = 0
         self._warned = set()
+        self._staged = []  # added with defer=True, written by persist()
+        self._beat_at = None  # when this page last wrote its heartbeat
 
     def _warn_once(self, tag: str, message: str) -> None:
         if tag not in self._warned:
@@ -77,8 +80,7 @@ class PersistedQueue:
     # -- storage --------------------------------------------------------------------------
     def _text(self, entry: Entry) -> str:
         # "o" first: ownership checks compare a prefix instead of parsing the event.
-        return '{"o":%s,"a":%d,"e":%s}' % (dumps(self.tab_id), entry.attempts,
-                                           dumps(entry.event))
+        return '{"o":%s,"a":%d,"e":%s}' % (dumps(self.tab_id), entry.attempts, entry.json)
 
     def _store(self, entry: Entry) -> None:
         if self.shelf is None:
@@ -100,8 +102,9 @@ class PersistedQueue:
             pass
 
     # -- queue operations -------------------------------------------------------------------
-    def add(self, event: dict) -> Entry | None:
-        """Queue ``event`` (written to storage first); None when it is over 32 KB."""
+    def add(self, event: dict, defer: bool = False) -> Entry | None:
+        """Queue ``event`` (written to storage now, or with ``defer`` at the next
+        ``persist()``, before it is sent); None when it is over 32 KB."""
         body = dumps(event)
         size = len(body.encode("utf-8"))
         if size > MAX_EVENT_BYTES:
@@ -112,10 +115,37 @@ class PersistedQueue:
         while self.order and (len(self.order) >= self.max_events or
                               self.bytes + size > self.max_bytes):
             self._drop_oldest()
-        entry = Entry(event["messageId"], event, 0, size)
+        entry = Entry(event["messageId"], event, 0, size, body)
         self._insert(entry)
-        self._store(entry)
+        if defer:
+            self._staged.append(entry)
+        else:
+            self._store(entry)
         return entry
+
+    def persist(self) -> None:
+        """Write the deferred entries, in one call to the shelf when it can take many."""
+        staged, self._staged = self._staged, []
+        staged = [e for e in staged if self.entries.get(e.id) is e]
+        if not staged or self.shelf is None:
+            return
+        put_many = getattr(self.shelf, "put_many", None)
+        if put_many is not None:
+            try:
+                put_many([(self.prefix + e.id, self._text(e)) for e in staged])
+                for e in staged:
+                    e.persisted = True
+                return
+            except Exception:
+                pass  # one by one below: the ones that fit are kept, one warning
+        for e in staged:
+            self._store(e)
+
+    def ownership_uncertain(self) -> bool:
+        """True when another page may have claimed this page's events: only possible when
+        this page's heartbeat went stale (its timers were throttled or frozen)."""
+        return (self.shelf is not None and
+                (self._beat_at is None or self.clock() - self._beat_at >= 2 * HEARTBEAT_MS))
 
     def _insert(self, entry: Entry) -> None:
         if entry.id in self.entries:
@@ -167,7 +197,9 @@ class PersistedQueue:
     def heartbeat(self) -> None:
         if self.shelf is not None:
             try:
-                self.shelf.setItem(self.tab_prefix + self.tab_id, str(self.clock()))
+                now = self.clock()
+                self.shelf.setItem(self.tab_prefix + self.tab_id, str(now))
+                self._beat_at = now
             except Exception:
                 pass
 

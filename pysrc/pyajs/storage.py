@@ -12,7 +12,13 @@ over for a key when no persistent store accepted it, so the page always has an i
 """
 
 from .clock import now_ms
-from .codec import decode_cookie_value, dumps, parse_cookie_header, parse_stored
+from .codec import (
+    decode_cookie_value,
+    dumps,
+    encode_cookie_value,
+    parse_cookie_header,
+    parse_stored,
+)
 from .cookies import cookie_string
 
 
@@ -20,19 +26,41 @@ class CookieStore:
     """Values in ``document.cookie``, written as percent-encoded JSON (``%22<id>%22``)."""
 
     name = "cookie"
+    refresh_on_read = True  # rewritten once a page: a visit renews the expiry
 
     def __init__(self, jar, attrs: dict, clock=now_ms):
         self.jar = jar
         self.attrs = attrs
         self.clock = clock
+        self._header = None  # the last document.cookie text, and what it parsed to
+        self._values = {}
 
     def get(self, key: str):
-        raw = parse_cookie_header(self.jar.read()).get(key)
-        return None if raw is None else parse_stored(decode_cookie_value(raw))
+        header = self.jar.read()
+        if header != self._header:
+            self._header = header
+            self._values = {}
+        if key not in self._values:
+            raw = parse_cookie_header(header).get(key)
+            self._values[key] = None if raw is None else parse_stored(decode_cookie_value(raw))
+        return self._values[key]
 
     def set(self, key: str, value) -> None:
         text = None if value is None else dumps(value)
-        self.jar.write(cookie_string(key, text, self.attrs, self.clock()))
+        now = self.clock()
+        self.jar.write(cookie_string(key, text, self.attrs, now))
+        if self.attrs.get("domain"):
+            self._drop_host_only_shadow(key, text, now)
+
+    def _drop_host_only_shadow(self, key: str, text, now: int) -> None:
+        """A cookie of the same name without a domain (the page's own, or one written with
+        other options) comes first in ``document.cookie`` and would hide the value just
+        written: if reading back does not give that value, expire the host-only one."""
+        raw = parse_cookie_header(self.jar.read()).get(key)
+        if raw != (None if text is None else encode_cookie_value(text)):
+            attrs = dict(self.attrs)
+            del attrs["domain"]
+            self.jar.write(cookie_string(key, None, attrs, now))
 
 
 class LocalStore:
@@ -80,6 +108,10 @@ class Storage:
         self.memory = memory or MemoryStore()
         self._memory_only = set()  # keys whose last write reached no persistent store
         self._warned = set()
+        # key → the id every store held at the last full read or write. While the cookie
+        # still holds it, the cookie wins anyway: no need to read the other stores.
+        self._synced = {}
+        self._refreshed = set()  # ids already re-written to the cookie on this page
 
     def _warn_once(self, tag: str, message: str) -> None:
         if tag not in self._warned:
@@ -111,6 +143,8 @@ class Storage:
             if self._set(store, key, value):
                 reached = True
         self.memory.set(key, value)
+        self._synced.pop(key, None)
+        self._refreshed.add(key)  # just written with the current attributes
         if reached:
             self._memory_only.discard(key)
         else:
@@ -139,6 +173,11 @@ class Storage:
         """
         if key in self._memory_only:
             return self.memory.get(key)
+        synced = self._synced.get(key)
+        if synced is not None and self.stores and self.stores[0].name == "cookie":
+            ok, value = self._get(self.stores[0], key)
+            if ok and value == synced:
+                return value
         seen = []
         winner = None
         answered = False
@@ -160,10 +199,19 @@ class Storage:
                 winner = value
         if not answered:
             return self.memory.get(key)
+        in_step = len(seen) == len(self.stores)
+        refresh = winner is not None and key not in self._refreshed
+        self._refreshed.add(key)
         for store, value in seen:
             if value != winner and not (winner is None and value == "" and not allow_empty):
+                in_step = self._set(store, key, winner) and in_step
+            elif refresh and getattr(store, "refresh_on_read", False):
+                # as Analytics.js, which re-writes ids on read: a new expiry, current
+                # attributes and pyajs's format, once a page
                 self._set(store, key, winner)
         self.memory.set(key, winner)
+        if in_step and isinstance(winner, str) and winner:
+            self._synced[key] = winner
         return winner
 
 

@@ -1,0 +1,125 @@
+"""The pure core under MicroPython 1.27: identity, events, storage failures and delivery,
+checked with the same fakes as the CPython tests. Prints one line per check and a closing
+'N passed, N failed' line; tests/test_micropython.py runs it through Node.js."""
+
+import json
+import sys
+
+import js
+
+sys.path.insert(0, "/lib")
+sys.path.insert(0, "/checks")
+
+from fakes import FakePlatform, MemoryLocalStorage  # noqa: E402
+from pyajs import ids  # noqa: E402
+from pyajs.analytics import Analytics  # noqa: E402
+from pyajs.jscalls import JsApi  # noqa: E402
+
+
+def crypto_bytes(n):
+    buf = js.Uint8Array.new(n)
+    js.crypto.getRandomValues(buf)
+    return bytes(buf)
+
+
+ids.set_random_source(crypto_bytes)  # MicroPython has no os.urandom
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append(True)
+        print("ok", name)
+    except Exception as exc:  # noqa: BLE001 - report and go on
+        results.append(False)
+        print("FAIL", name, type(exc).__name__, exc)
+
+
+def make(options=None, **kw):
+    p = FakePlatform(**kw)
+    a = Analytics("WK", p, options or {})
+    a.start_delivery()
+    return a, JsApi(a), p
+
+
+def bodies(p):
+    return [r.body for r in p.requests]
+
+
+def c_identity():
+    a, api, p = make()
+    anon = a.user().anonymous_id()
+    assert len(anon) == 36 and anon[14] == "4", anon
+    assert p.cookie("ajs_anonymous_id") == "%22" + anon + "%22"
+    assert p.stored("ajs_anonymous_id") == json.dumps(anon)
+    api.call("identify", ["u1", {"a": 1}], None, None)
+    api.call("identify", [{"b": 2}], None, None)
+    assert a.user().traits() == {"a": 1, "b": 2}
+    assert p.cookie("ajs_user_id") == "%22u1%22"
+    api.call("identify", ["u2"], None, None)
+    assert a.user().anonymous_id() != anon
+    api.call("reset", [], None, None)
+    assert p.cookie("ajs_user_id") is None and p.stored("ajs_user_traits") is None
+
+
+def c_cookie_wins():
+    p0 = FakePlatform()
+    p0.jar.write("ajs_anonymous_id=%22cookie-anon%22; path=/")
+    p0.local_storage.setItem("ajs_anonymous_id", '"ls-anon"')
+    a, api, p = make(jar=p0.jar, local_storage=p0.local_storage)
+    assert a.user().anonymous_id() == "cookie-anon"
+    assert p.stored("ajs_anonymous_id") == '"cookie-anon"'
+
+
+def c_events():
+    a, api, p = make()
+    api.call("track", ["Clicked", {"n": 1}, {"context": {"ip": "0.0.0.0"}}], None, None)
+    api.call("page", ["Docs", "Install"], None, None)
+    api.call("track", [5], None, None)
+    p.respond_all(200)
+    t, pg = bodies(p)
+    assert t["type"] == "track" and t["event"] == "Clicked" and t["properties"] == {"n": 1}
+    assert t["context"]["ip"] == "0.0.0.0" and t["context"]["library"]["name"] == "pyajs"
+    assert t["timestamp"].endswith("Z") and len(t["timestamp"]) == 24
+    assert pg["category"] == "Docs" and pg["name"] == "Install"
+    assert any("got number 5" in w for w in p.warnings)
+
+
+def c_storage_failures():
+    broken = MemoryLocalStorage()
+    broken.broken = True
+    a, api, p = make(local_storage=broken)
+    anon = a.user().anonymous_id()
+    api.call("track", ["Still Sent"], None, None)
+    assert bodies(p)[0]["anonymousId"] == anon
+    assert any("localStorage is not available" in w for w in p.warnings)
+
+
+def c_retries_and_queue():
+    a, api, p = make()
+    api.call("track", ["Retried"], None, None)
+    mid = bodies(p)[0]["messageId"]
+    assert any(k.startswith("pyajs:q:WK:") for k in p.local_storage.data)
+    p.requests[0].respond(503)
+    p.advance(60000)
+    assert p.requests[1].headers["X-Retry-Count"] == "1"
+    assert p.requests[1].body["messageId"] == mid
+    p.requests[1].respond(200)
+    assert not any(k.startswith("pyajs:q:WK:") for k in p.local_storage.data)
+
+
+def c_batching():
+    a, api, p = make({"deliveryStrategy": {"strategy": "batching", "config": {"size": 3}}})
+    for n in range(3):
+        api.call("track", ["B%d" % n], None, None)
+    (req,) = p.requests
+    assert req.url.endswith("/batch") and [e["event"] for e in req.body["batch"]] == [
+        "B0", "B1", "B2"]
+
+
+for name, fn in (("identity", c_identity), ("cookie wins", c_cookie_wins),
+                 ("events", c_events), ("storage failures", c_storage_failures),
+                 ("retries and queue", c_retries_and_queue), ("batching", c_batching)):
+    check(name, fn)
+print("micropython: %d passed, %d failed" % (results.count(True), results.count(False)))

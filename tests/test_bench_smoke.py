@@ -1,0 +1,74 @@
+"""`bench/speed.py --smoke` keeps working: it runs (tiny N, one run, in headless Chromium)
+and its last line is one JSON object with every figure. The figures themselves come from the
+full command (see the README's Benchmarks section); here they only have to be there."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser_path import chromium_path, playwright_has_own_browser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+KEYS = {
+    "runs", "events", "memory_events",
+    "ready_cold_pyajs_s", "ready_cold_bare_pyscript_s", "ready_cold_analytics_next_s",
+    "ready_cold_ratio", "ready_warm_pyajs_s", "ready_warm_bare_pyscript_s",
+    "ready_warm_analytics_next_s", "ready_warm_ratio",
+    "enqueue_js_pyajs_us", "enqueue_py_pyajs_us", "enqueue_js_analytics_next_us",
+    "enqueue_js_ratio", "enqueue_py_ratio",
+    "cpu_per_event_pyajs_us", "cpu_per_event_analytics_next_us", "cpu_per_event_ratio",
+    "drain_standard_pyajs_ms", "drain_standard_py_pyajs_ms", "drain_standard_analytics_next_ms",
+    "drain_standard_ratio", "drain_batching_pyajs_ms", "drain_batching_py_pyajs_ms",
+    "drain_batching_analytics_next_ms", "drain_batching_ratio",
+    "posts_batching_pyajs", "posts_batching_analytics_next",
+    "bytes_runtime", "bytes_pyajs_own", "bytes_analytics_next_own", "bytes_own_ratio",
+    "bytes_warm_pyajs", "bytes_warm_analytics_next",
+    "memory_js_heap_growth_pyajs_mb", "memory_growth_pyajs_mb",
+    "memory_js_heap_growth_analytics_next_mb", "memory_growth_analytics_next_mb",
+    "memory_wasm_growth_pyajs_mb", "memory_wasm_after_pyajs_mb", "memory_growth_ratio",
+    "longtask_boot_pyajs_ms", "longtask_boot_bare_pyscript_ms",
+    "longtask_boot_analytics_next_ms", "longtask_run_pyajs_ms", "longtask_run_analytics_next_ms",
+    "targets_met", "all_targets_met",
+}
+TARGET_KEYS = {
+    "enqueue_js_ratio", "enqueue_py_ratio", "drain_batching_ratio", "drain_standard_ratio",
+    "ready_cold_ratio", "ready_warm_ratio", "bytes_pyajs_own", "memory_growth_pyajs_mb",
+    "longtask_boot_pyajs_ms", "longtask_run_pyajs_ms",
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file(),
+    reason="node_modules not installed (scripts/setup.sh)",
+)
+@pytest.mark.skipif(
+    chromium_path() is None and not playwright_has_own_browser(),
+    reason="no Chromium (scripts/setup.sh --browser)",
+)
+def test_speed_smoke_prints_every_figure_as_json() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "speed.py"), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    figures = json.loads(lines[-1])
+    assert KEYS <= set(figures), sorted(KEYS - set(figures))
+    assert set(figures["targets_met"]) == TARGET_KEYS
+    assert figures["runs"] == 1
+    # Every measured figure is a number (a ratio may be null when its reference is 0).
+    for key in KEYS - {"targets_met", "all_targets_met"}:
+        value = figures[key]
+        if value is None and key.endswith("_ratio") and not key.startswith(("ready", "drain")):
+            continue
+        assert isinstance(value, (int, float)) and not math.isnan(value), (key, value)
+    assert figures["ready_cold_pyajs_s"] > 0 and figures["bytes_pyajs_own"] > 0
+    assert figures["posts_batching_pyajs"] < figures["events"]  # batching did batch
+    # The table is printed above the JSON line.
+    assert any(line.startswith("figure") for line in lines)
