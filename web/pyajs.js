@@ -66,22 +66,42 @@ const parsedHeaders = (json) => {
   return h;
 };
 
+// Browser APIs that can throw (storage quota, sandboxed frames, a page's own callbacks) are
+// called here and answer ERR + message instead: MicroPython cannot catch a JavaScript
+// exception, so Python turns the marker back into an exception of its own.
+const ERR = "\u0000pyajs-error:";
+const guard = (fn) => function (...args) {
+  try {
+    return fn.apply(this, args);
+  } catch (e) {
+    return ERR + String((e && (e.name ? `${e.name}: ${e.message}` : e.message)) || e);
+  }
+};
+
 const helpers = {
+  ERR,
   snapshot: () => JSON.stringify(snapshot()),
-  cookie() {
+  cookie: guard(() => {
     if (cookieText === null) {
       cookieText = document.cookie;
       queueMicrotask(forgetCookies);
     }
     return cookieText;
-  },
-  setCookie(text) {
+  }),
+  setCookie: guard((text) => {
     cookieText = null;
     document.cookie = text;
-  },
-  putMany(pairsJson) {
+    return null;
+  }),
+  hasLocalStorage: guard(() => !!window.localStorage),
+  lsGet: guard((key) => localStorage.getItem(key)),
+  lsSet: guard((key, value) => { localStorage.setItem(key, value); return null; }),
+  lsRemove: guard((key) => { localStorage.removeItem(key); return null; }),
+  lsKeys: guard(() => JSON.stringify(Object.keys(localStorage))),
+  putMany: guard((pairsJson) => {
     for (const [key, value] of JSON.parse(pairsJson)) localStorage.setItem(key, value);
-  },
+    return null;
+  }),
   // done(id, status, retryAfter, error) is called exactly once per request.
   send(url, headersJson, body, keepalive, id, done) {
     try {
@@ -133,18 +153,20 @@ const helpers = {
       cb(document.visibilityState === "hidden" ? "hidden" : "visible"));
   },
   // Segment's source middleware contract around a Python `next(eventJson)`.
-  runSourceMiddleware(fn, eventJson, next) {
+  runSourceMiddleware: guard((fn, eventJson, next) => {
     const obj = JSON.parse(eventJson);
     fn({
       payload: { obj, type: () => obj.type, event: () => obj.event },
       integrations: obj.integrations || {},
       next: (p) => next(p === null ? "null" : JSON.stringify(p && p.obj ? p.obj : obj)),
     });
-  },
+    return null;
+  }),
   // A JS function handed to Python: called with a JSON array of arguments.
-  callWithJson(fn, argsJson) {
-    return fn(...JSON.parse(argsJson));
-  },
+  callWithJson: guard((fn, argsJson) => {
+    fn(...JSON.parse(argsJson));
+    return null;
+  }),
   // The live window.analytics, backed by core(method, argsJson, fns, snapJson, at).
   install(core, version) {
     const stub = window.analytics;

@@ -39,6 +39,17 @@ def warn(message: str) -> None:
     js.console.warn(message)
 
 
+class BrowserError(Exception):
+    """A browser API refused (storage full or disabled, a callback that threw …)."""
+
+
+def _checked(value, err: str):
+    """The helper's answer, or BrowserError for its error marker (see ``web/pyajs.js``)."""
+    if isinstance(value, str) and value.startswith(err):
+        raise BrowserError(value[len(err):])
+    return value
+
+
 class DocumentCookie:
     """``document.cookie`` as a jar (``read`` / ``write``). Reading it costs the browser
     tens of microseconds, so the loader keeps the text for the rest of the current task
@@ -46,39 +57,39 @@ class DocumentCookie:
 
     def __init__(self, helpers):
         self.helpers = helpers
+        self.err = helpers.ERR
 
     def read(self) -> str:
-        return self.helpers.cookie()
+        return _checked(self.helpers.cookie(), self.err)
 
     def write(self, text: str) -> None:
-        self.helpers.setCookie(text)
+        _checked(self.helpers.setCookie(text), self.err)
 
 
 class BrowserLocalStorage:
-    """``localStorage`` with ``getItem`` answering None (not JavaScript's null) for a
-    missing key."""
+    """``localStorage`` through the loader's guarded helpers: a throwing call becomes a
+    Python ``BrowserError`` on both runtimes, and a missing key reads as None."""
 
-    def __init__(self, ls, helpers):
-        self.ls = ls
+    def __init__(self, helpers):
         self.helpers = helpers
+        self.err = helpers.ERR
 
     def getItem(self, key):  # noqa: N802 - the DOM's names, so tests can use a dict fake
-        value = self.ls.getItem(key)
+        value = _checked(self.helpers.lsGet(key), self.err)
         return value if isinstance(value, str) else None
 
     def setItem(self, key, value):  # noqa: N802
-        self.ls.setItem(key, value)
+        _checked(self.helpers.lsSet(key, value), self.err)
 
     def removeItem(self, key):  # noqa: N802
-        self.ls.removeItem(key)
+        _checked(self.helpers.lsRemove(key), self.err)
 
     def keys(self) -> list:
-        ls = self.ls
-        return [ls.key(i) for i in range(ls.length)]
+        return json.loads(_checked(self.helpers.lsKeys(), self.err))
 
     def put_many(self, pairs: list) -> None:
-        """Many ``setItem`` calls in one crossing into JavaScript (it throws when full)."""
-        self.helpers.putMany(dumps(pairs))
+        """Many ``setItem`` calls in one crossing into JavaScript."""
+        _checked(self.helpers.putMany(dumps(pairs)), self.err)
 
 
 class BrowserPlatform:
@@ -89,11 +100,9 @@ class BrowserPlatform:
         self.default_api_host = api_host
         self.warn = warn
         location = js.location
-        try:
-            local = js.window.localStorage
-            local = BrowserLocalStorage(local, helpers) if local else None
-        except Exception:  # a sandboxed frame or disabled storage throws on access
-            local = None
+        # a sandboxed frame or disabled storage throws on access: then no localStorage
+        has_local = helpers.hasLocalStorage() is True
+        local = BrowserLocalStorage(helpers) if has_local else None
         ids, user_traits, group_traits, self.cookie_attrs = build_storages(
             DocumentCookie(helpers), local, location.hostname, location.protocol == "https:",
             cookie_options, warn, self.now_ms)
@@ -155,7 +164,7 @@ class JsFunction:
         self.fn = fn
 
     def __call__(self, *args):
-        return self.helpers.callWithJson(self.fn, dumps(list(args)))
+        _checked(self.helpers.callWithJson(self.fn, dumps(list(args))), self.helpers.ERR)
 
 
 class JsSourceMiddleware:
@@ -171,7 +180,9 @@ class JsSourceMiddleware:
             if payload_json != "null":  # next(null) drops the event
                 next_(json.loads(payload_json))
 
-        self.helpers.runSourceMiddleware(self.fn, dumps(event), create_once_callable(resume))
+        _checked(self.helpers.runSourceMiddleware(self.fn, dumps(event),
+                                                  create_once_callable(resume)),
+                 self.helpers.ERR)
 
 
 def _with_functions(value, helpers, fns):

@@ -101,9 +101,10 @@ def browser():
 class Page:
     """A Playwright page plus the pyajs-specific steps every test needs."""
 
-    def __init__(self, page, server: Server):
+    def __init__(self, page, server: Server, runtime: str = "py"):
         self.pw = page
         self.server = server
+        self.runtime = runtime  # "py" (Pyodide) or "mpy" (MicroPython)
         self.console = []
         page.on("console", lambda m: self.console.append((m.type, m.text)))
         self.errors = []
@@ -114,11 +115,14 @@ class Page:
 
     def load(self, options: dict | None = None, before: str = "", after: str = "",
              write_key: str = WRITE_KEY) -> None:
-        """``before`` (buffered calls), ``analytics.load(...)``, ``after``; wait for ready."""
+        """``before`` (buffered calls), ``analytics.load(...)``, ``after``; wait for ready.
+        The options get this test's runtime."""
+        options = dict(options or {})
+        options.setdefault("runtime", self.runtime)
         self.pw.evaluate(
             "([key, opts]) => { %s; analytics.load(key, opts); %s; "
             "analytics.ready(() => { window.__ready = true; }); }" % (before, after),
-            [write_key, options or {}])
+            [write_key, options])
         self.pw.wait_for_function("window.__ready === true", timeout=BOOT_TIMEOUT_MS)
 
     def js(self, expression: str, arg=None):
@@ -143,12 +147,20 @@ class Page:
         self.load(options, before)
 
 
+RUNTIMES = ("py", "mpy")  # every e2e test runs on Pyodide and on MicroPython
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, runtime):
     server.clear()
     context = browser.new_context()
     pw = context.new_page()
-    p = Page(pw, server)
+    p = Page(pw, server, runtime)
     yield p
     context.close()
     assert not p.errors, "uncaught page errors: %s" % p.errors

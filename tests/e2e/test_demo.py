@@ -5,7 +5,7 @@ import json
 
 
 def test_demo_shows_identity_and_events_live(page):
-    page.open("/demo.html")
+    page.open("/demo.html?runtime=" + page.runtime)
     page.pw.wait_for_selector("#status[data-state=ready]", timeout=60_000)
     page.pw.wait_for_selector("#events li[data-type=page]")  # the page() buffered before ready
     anon = page.js("analytics.user().anonymousId()")

@@ -197,7 +197,7 @@ def test_bad_calls_warn_and_the_others_go_on(page):
 
 
 def test_python_api_from_a_py_script(page):
-    page.open("/e2e-python.html")
+    page.open("/e2e-python.html?runtime=" + page.runtime)
     page.pw.wait_for_function("window.pyDone === true", timeout=60_000)
     events = page.server.wait_events(3)
     assert sorted(e.get("event") or e["type"] for e in events) == [
