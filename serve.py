@@ -105,6 +105,7 @@ STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/", ("web",)),
 )
 PACKAGE_ZIP_PATH = "/pyajs/pyajs.zip"
+PACKAGE_JSON_PATH = "/pyajs/pyajs.json"
 # analytics-next as a test-only oracle, answered locally: its settings and its CDN script.
 SETTINGS_PATH = re.compile(r"^/v1/projects/([^/]+)/settings/?$")
 ORACLE_SCRIPT_PATH = re.compile(r"^/analytics\.js/v1/[^/]+/analytics(?:\.min)?\.js$")
@@ -903,6 +904,7 @@ class PackageZip:
         self._data = b""
         self._etag = ""
         self._gzip = b""
+        self._bundle = (b"", "", b"")
 
     def _sources(self) -> list[tuple[str, Path]]:
         files = []
@@ -939,18 +941,33 @@ class PackageZip:
             )
             if signature != self._signature:
                 buffer = io.BytesIO()
+                contents = {name: self._content(path) for name, path in sources}
+                bundle = json.dumps({name: data.decode("utf-8", "replace")
+                                     for name, data in contents.items()},
+                                    separators=(",", ":")).encode("utf-8")
+                self._bundle = (bundle,
+                                '"' + hashlib.sha256(bundle).hexdigest()[:32] + '"',
+                                gzip.compress(bundle, compresslevel=9, mtime=0))
                 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-                    for name, path in sources:
+                    for name in contents:
                         # Fixed date: the bytes (and so the ETag) depend only on content.
                         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                         info.compress_type = zipfile.ZIP_STORED
                         info.external_attr = 0o644 << 16
-                        archive.writestr(info, self._content(path))
+                        archive.writestr(info, contents[name])
                 self._data = buffer.getvalue()
                 self._etag = '"' + hashlib.sha256(self._data).hexdigest()[:32] + '"'
                 self._gzip = gzip.compress(self._data, compresslevel=9, mtime=0)
                 self._signature = signature
             return self._data, self._etag, self._gzip
+
+    def get_bundle(self) -> tuple[bytes, str, bytes] | None:
+        """The same sources as one JSON object {path: text} (for MicroPython booted without
+        PyScript, which has no unzip): (bytes, strong ETag, gzipped)."""
+        if self.get_all() is None:
+            return None
+        with self.lock:
+            return self._bundle
 
 
 # --------------------------------------------------------------------------------------
@@ -1483,8 +1500,8 @@ class DevHandler(BaseHTTPRequestHandler):
         path = unquote(raw_path)
         if ORACLE_SCRIPT_PATH.match(path):  # Segment's snippet asks the CDN for this
             path = "/vendor/analytics-next/standalone.js"
-        if path == PACKAGE_ZIP_PATH:
-            self._serve_package_zip()
+        if path in (PACKAGE_ZIP_PATH, PACKAGE_JSON_PATH):
+            self._serve_package_zip(path == PACKAGE_JSON_PATH)
             return
         cache_control = "no-cache"
         versioned = VERSIONED_PATH.match(path)
@@ -1518,10 +1535,11 @@ class DevHandler(BaseHTTPRequestHandler):
             return int(mtime) <= since.timestamp()
         return False
 
-    def _serve_package_zip(self) -> None:
-        built = self.server.package_zip.get_all()
+    def _serve_package_zip(self, as_json: bool = False) -> None:
+        package = self.server.package_zip
+        built = package.get_bundle() if as_json else package.get_all()
         if built is None:
-            self._send_text(404, f"404 not found: {PACKAGE_ZIP_PATH}\n")
+            self._send_text(404, f"404 not found: {self.path}\n")
             return
         data, etag, gzipped = built
         coding = choose_encoding(self.headers.get("Accept-Encoding"), ["gzip"])
@@ -1532,7 +1550,8 @@ class DevHandler(BaseHTTPRequestHandler):
         if self._not_modified(headers["ETag"], None):
             self._send(304, headers=headers)
         else:
-            self._send(200, gzipped if coding else data, "application/zip", headers)
+            kind = "application/json; charset=utf-8" if as_json else "application/zip"
+            self._send(200, gzipped if coding else data, kind, headers)
 
     def _serve_file(self, target: Path, cache_control: str = "no-cache") -> None:
         """A static file, compressed when the client accepts it: a precompressed variant

@@ -46,6 +46,7 @@ MB = 1_000_000
 # Targets of issue #5: key -> (comparison, bound, what it is).
 TARGETS: dict[str, tuple[str, float, str]] = {
     "enqueue_js_ratio": ("<=", 0.1, "<= 0.1x"),
+    "enqueue_js_first_ratio": ("<=", 0.1, "<= 0.1x"),
     "enqueue_py_ratio": ("<=", 0.1, "<= 0.1x"),
     "drain_batching_ratio": ("<=", 0.1, "<= 0.1x"),
     "drain_standard_ratio": ("<=", 0.5, "<= 0.5x"),
@@ -204,6 +205,10 @@ class Bench:
         cdp.send("Performance.enable")
         requests: list = []
         page.on("requestfinished", lambda request: requests.append(request))
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.bench_errors = errors  # shown if the page never gets ready
         return context, page, cdp, requests
 
     def goto_ready(self, page: Any, url: str, reload: bool = False) -> float:
@@ -211,7 +216,12 @@ class Bench:
             page.reload()
         else:
             page.goto(url)
-        page.wait_for_function("window.readyAt !== undefined", timeout=BOOT_TIMEOUT_MS)
+        try:
+            page.wait_for_function("window.readyAt !== undefined", timeout=BOOT_TIMEOUT_MS)
+        except Exception as exc:
+            errors = "\n".join(getattr(page, "bench_errors", [])[-10:]) or "(none)"
+            raise RuntimeError("%s never got ready (%s); page errors:\n%s"
+                               % (page.url, exc.__class__.__name__, errors)) from exc
         return page.evaluate("window.readyAt")
 
     @staticmethod
@@ -258,8 +268,11 @@ class Bench:
             context.close()
 
     def library(self, who: str, mode: str, with_ready: bool) -> dict[str, Any]:
-        """Load the page (cold, then warm by reload), then a JS burst and, for pyajs, a
-        Python burst, each with its drain."""
+        """Load the page (cold, then warm by reload), then bursts of track() calls, each with
+        its drain: the first from JS right after load, then (measured warm) one from JS and,
+        for pyajs, one from Python. The first burst after load runs while V8 is still tiering
+        up the interpreter's wasm (baseline code until its hot functions are optimized), so
+        it is reported apart."""
         n = self.args.events
         url = self.base + PAGES[who] + ("?mode=batching" if mode == "batching" else "")
         context, page, cdp, requests = self.open()
@@ -271,6 +284,7 @@ class Bench:
                 time.sleep(0.5)
                 out["bytes"] = self.transferred(requests)
                 out["boot_task"] = page.evaluate(LONGEST_AFTER_JS, since)
+                cold_since = since
                 requests.clear()
                 warm = self.goto_ready(page, url, reload=True)
                 since = page.evaluate("window.runtimeAt ?? 0") if who == "pyajs" else 0
@@ -278,6 +292,10 @@ class Bench:
                 out["bytes_warm"] = sum(self.transferred(requests).values())
                 out["boot_task"] = max(out["boot_task"], page.evaluate(LONGEST_AFTER_JS, since))
                 out["cold"], out["warm"] = cold / 1000, warm / 1000
+                if who == "pyajs":  # the part of ready after the interpreter ran Python
+                    out["runtime_cold"], out["runtime_warm"] = cold_since / 1000, since / 1000
+                    out["init_cold"], out["init_warm"] = cold - cold_since, warm - since
+            out["first"] = self.burst(page, cdp, n, "F", "js")
             out["js"] = self.burst(page, cdp, n, "E", "js")
             if who == "pyajs":
                 out["py"] = self.burst(page, cdp, n, "P", "py")
@@ -317,6 +335,60 @@ class Bench:
         finally:
             context.close()
 
+    def cpu_profile(self, page: Any, cdp: Any, n: int, delivery: bool) -> str:
+        """Chromium's sampling profile of n track() calls from JS: the loop alone
+        (console.profile around it), or the loop and the delivery that follows until all
+        are handed to fetch. Self time by JS function; the interpreter's wasm as one line."""
+        finished: list = []
+        cdp.on("Profiler.consoleProfileFinished", lambda event: finished.append(event))
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+        loop_ms = page.evaluate("""async ([n, delivery]) => {
+          const B = window.__bench, a = window.analytics;
+          await new Promise((r) => setTimeout(r, 100));
+          B.reset(delivery ? "D" : "C", n);
+          console.profile("bench");
+          const t0 = performance.now();
+          for (let i = 0; i < n; i++) a.track(delivery ? "D" : "C", { i });
+          const t1 = performance.now();
+          if (delivery) await B.done(120000);
+          console.profileEnd("bench");
+          if (!delivery) await B.done(120000);
+          return t1 - t0;
+        }""", [n, delivery])
+        deadline = time.monotonic() + 10
+        while not finished and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        cdp.send("Profiler.disable")
+        if not finished:
+            return "(no console profile arrived)"
+        profile = finished[0]["profile"]
+        deltas = profile.get("timeDeltas") or []
+        by_node: dict[int, float] = {}
+        for node_id, delta in zip(profile.get("samples") or [], deltas[1:] + [0], strict=False):
+            by_node[node_id] = by_node.get(node_id, 0.0) + delta / 1000
+        totals: dict[str, float] = {}
+        for node in profile["nodes"]:
+            frame = node["callFrame"]
+            name = frame.get("functionName") or "(anonymous)"
+            url = frame.get("url") or ""
+            if "wasm" in url or name.startswith(("$", "wasm-function")) or name.startswith("_"):
+                label = "(Pyodide: wasm and its runtime)"
+            elif name in ("(program)", "(idle)", "(garbage collector)", "(root)"):
+                label = name
+            else:
+                label = "%s  %s" % (name, url.rsplit("/", 1)[-1])
+            totals[label] = totals.get(label, 0.0) + by_node.get(node["id"], 0.0)
+        busy = sum(v for k, v in totals.items() if k not in ("(idle)", "(root)"))
+        lines = ["=== Chromium CPU profile of %d track() calls from JS, %s: loop %.0f ms "
+                 "(%.1f us/call), sampled %.0f ms ===" % (
+                     n, "the loop and its delivery" if delivery else "the loop only", loop_ms,
+                     1000 * loop_ms / n, busy)]
+        for label, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:15]:
+            if ms >= 0.5 and label not in ("(idle)", "(root)"):
+                lines.append("  %7.1f ms  %5.1f%%  %s" % (ms, 100 * ms / busy, label))
+        return "\n".join(lines)
+
     def profile(self) -> str:
         """cProfile of the page's Python over --events track() calls from JS (with their
         delivery), then from Python."""
@@ -333,6 +405,8 @@ class Bench:
                 parts.append("=== %d track() calls from %s, profiled: enqueue %.1f us/call, "
                              "drain %.0f ms ===\n%s" % (n, source, 1000 * out["enqueue"] / n,
                                                        out["drain"], text))
+            parts.append(self.cpu_profile(page, cdp, n, delivery=False))
+            parts.append(self.cpu_profile(page, cdp, n, delivery=True))
             unprofiled = {s: self.burst(page, cdp, n, "U" + s, s) for s in ("js", "py")}
             parts.append("unprofiled: enqueue from JS %.1f us/call, from Python %.1f us/call "
                          "(the JS -> Python crossing and argument encoding: %.1f us/call); "
@@ -363,19 +437,30 @@ def collect(bench: Bench, runs: int) -> dict[str, list]:
     for run in range(runs):
         print("run %d/%d ..." % (run + 1, runs), file=sys.stderr, flush=True)
         bare = bench.ready_only(PAGES["bare"])
+        print("  bare PyScript ready: cold %.3f s, warm %.3f s" % (bare["cold"], bare["warm"]),
+              file=sys.stderr, flush=True)
         add("ready_cold_bare", bare["cold"])
         add("ready_warm_bare", bare["warm"])
         add("boot_task_bare", bare["boot_task"])
         for who in ("pyajs", "next"):
             std = bench.library(who, "standard", with_ready=True)
+            per_call = {k: 1000 * std[k]["enqueue"] / bench.args.events for k in ("js", "first")}
+            print("  %s ready: cold %.3f s, warm %.3f s; enqueue from JS %.1f us/call, first "
+                  "burst after load %.1f" % (who, std["cold"], std["warm"], per_call["js"],
+                                             per_call["first"]), file=sys.stderr, flush=True)
             add("ready_cold_" + who, std["cold"])
             add("ready_warm_" + who, std["warm"])
             add("boot_task_" + who, std["boot_task"])
+            for key in ("runtime_cold", "runtime_warm", "init_cold", "init_warm"):
+                if key in std:
+                    add("%s_%s" % (key, who), std[key])
             for cat, size in std["bytes"].items():
                 add("bytes_%s_%s" % (who, cat), size)
             add("bytes_warm_" + who, std["bytes_warm"])
             n = bench.args.events
             add("enqueue_js_" + who, 1000 * std["js"]["enqueue"] / n)
+            add("enqueue_js_first_" + who, 1000 * std["first"]["enqueue"] / n)
+            add("drain_standard_first_" + who, std["first"]["drain"])
             add("cpu_" + who, 1000 * std["js"]["cpu"] / n)
             add("drain_standard_" + who, std["js"]["drain"])
             if "py" in std:
@@ -407,10 +492,18 @@ def figures_from(samples: dict[str, list], args: argparse.Namespace) -> dict[str
         f["ready_%s_bare_pyscript_s" % kind] = round(g("ready_%s_bare" % kind), 3)
         f["ready_%s_analytics_next_s" % kind] = round(g("ready_%s_next" % kind), 3)
         f["ready_%s_ratio" % kind] = ratio(g("ready_%s_pyajs" % kind), g("ready_%s_bare" % kind))
+        # ready = when the interpreter ran the first Python line + pyajs's own start-up.
+        f["runtime_%s_pyajs_s" % kind] = round(g("runtime_%s_pyajs" % kind), 3)
+        f["pyajs_init_%s_ms" % kind] = round(g("init_%s_pyajs" % kind), 1)
     for src in ("js", "py"):
         f["enqueue_%s_pyajs_us" % src] = round(g("enqueue_%s_pyajs" % src), 1)
     f["enqueue_js_analytics_next_us"] = round(g("enqueue_js_next"), 1)
     f["enqueue_js_ratio"] = ratio(g("enqueue_js_pyajs"), g("enqueue_js_next"))
+    f["enqueue_js_first_pyajs_us"] = round(g("enqueue_js_first_pyajs"), 1)
+    f["enqueue_js_first_analytics_next_us"] = round(g("enqueue_js_first_next"), 1)
+    f["enqueue_js_first_ratio"] = ratio(g("enqueue_js_first_pyajs"), g("enqueue_js_first_next"))
+    f["drain_standard_first_pyajs_ms"] = round(g("drain_standard_first_pyajs"), 1)
+    f["drain_standard_first_analytics_next_ms"] = round(g("drain_standard_first_next"), 1)
     f["enqueue_py_ratio"] = ratio(g("enqueue_py_pyajs"), g("enqueue_js_next"))
     f["cpu_per_event_pyajs_us"] = round(g("cpu_pyajs"), 1)
     f["cpu_per_event_analytics_next_us"] = round(g("cpu_next"), 1)
@@ -468,6 +561,11 @@ def print_table(f: dict[str, Any], args: argparse.Namespace) -> None:
          f["ready_cold_bare_pyscript_s"], f["ready_cold_ratio"], "ready_cold_ratio", ""),
         ("ready warm (s), vs bare PyScript", f["ready_warm_pyajs_s"],
          f["ready_warm_bare_pyscript_s"], f["ready_warm_ratio"], "ready_warm_ratio", ""),
+        ("  of it: interpreter ran Python (s)", f["runtime_cold_pyajs_s"],
+         f["ready_cold_bare_pyscript_s"], ratio(f["runtime_cold_pyajs_s"],
+                                                f["ready_cold_bare_pyscript_s"]), None, " (cold)"),
+        ("  of it: pyajs start-up after that (ms)", f["pyajs_init_cold_ms"], None, None, None,
+         " (cold; warm %s ms)" % num(f["pyajs_init_warm_ms"])),
         ("ready cold (s), vs analytics-next", f["ready_cold_pyajs_s"],
          f["ready_cold_analytics_next_s"],
          ratio(f["ready_cold_pyajs_s"], f["ready_cold_analytics_next_s"]), None, ""),
@@ -475,7 +573,11 @@ def print_table(f: dict[str, Any], args: argparse.Namespace) -> None:
          f["ready_warm_analytics_next_s"],
          ratio(f["ready_warm_pyajs_s"], f["ready_warm_analytics_next_s"]), None, ""),
         ("enqueue from JS (us/call)", f["enqueue_js_pyajs_us"],
-         f["enqueue_js_analytics_next_us"], f["enqueue_js_ratio"], "enqueue_js_ratio", ""),
+         f["enqueue_js_analytics_next_us"], f["enqueue_js_ratio"], "enqueue_js_ratio",
+         " (after a first burst)"),
+        ("enqueue from JS, first burst after load", f["enqueue_js_first_pyajs_us"],
+         f["enqueue_js_first_analytics_next_us"], f["enqueue_js_first_ratio"],
+         "enqueue_js_first_ratio", " (wasm still tiering up)"),
         ("enqueue from Python (us/call)", f["enqueue_py_pyajs_us"],
          f["enqueue_js_analytics_next_us"], f["enqueue_py_ratio"], "enqueue_py_ratio",
          " (ref: next from JS)"),

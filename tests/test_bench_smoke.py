@@ -18,9 +18,12 @@ KEYS = {
     "runs", "events", "memory_events",
     "ready_cold_pyajs_s", "ready_cold_bare_pyscript_s", "ready_cold_analytics_next_s",
     "ready_cold_ratio", "ready_warm_pyajs_s", "ready_warm_bare_pyscript_s",
-    "ready_warm_analytics_next_s", "ready_warm_ratio",
+    "ready_warm_analytics_next_s", "ready_warm_ratio", "runtime_cold_pyajs_s",
+    "runtime_warm_pyajs_s", "pyajs_init_cold_ms", "pyajs_init_warm_ms",
     "enqueue_js_pyajs_us", "enqueue_py_pyajs_us", "enqueue_js_analytics_next_us",
-    "enqueue_js_ratio", "enqueue_py_ratio",
+    "enqueue_js_ratio", "enqueue_py_ratio", "enqueue_js_first_pyajs_us",
+    "enqueue_js_first_analytics_next_us", "enqueue_js_first_ratio",
+    "drain_standard_first_pyajs_ms", "drain_standard_first_analytics_next_ms",
     "cpu_per_event_pyajs_us", "cpu_per_event_analytics_next_us", "cpu_per_event_ratio",
     "drain_standard_pyajs_ms", "drain_standard_py_pyajs_ms", "drain_standard_analytics_next_ms",
     "drain_standard_ratio", "drain_batching_pyajs_ms", "drain_batching_py_pyajs_ms",
@@ -36,7 +39,8 @@ KEYS = {
     "targets_met", "all_targets_met",
 }
 TARGET_KEYS = {
-    "enqueue_js_ratio", "enqueue_py_ratio", "drain_batching_ratio", "drain_standard_ratio",
+    "enqueue_js_ratio", "enqueue_py_ratio", "enqueue_js_first_ratio", "drain_batching_ratio",
+    "drain_standard_ratio",
     "ready_cold_ratio", "ready_warm_ratio", "bytes_pyajs_own", "memory_growth_pyajs_mb",
     "longtask_boot_pyajs_ms", "longtask_run_pyajs_ms",
 }

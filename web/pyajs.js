@@ -80,7 +80,19 @@ const guard = (fn) => function (...args) {
 
 const helpers = {
   ERR,
+  installed: false, // true once one interpreter owns window.analytics
   snapshot: () => JSON.stringify(snapshot()),
+  randomHex(n) {
+    const bytes = crypto.getRandomValues(new Uint8Array(n));
+    let hex = "";
+    for (const b of bytes) hex += (b < 16 ? "0" : "") + b.toString(16);
+    return hex;
+  },
+  environment() {
+    let timezone;
+    try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
+    return JSON.stringify({ userAgent: navigator.userAgent, locale: navigator.language, timezone });
+  },
   cookie: guard(() => {
     if (cookieText === null) {
       cookieText = document.cookie;
@@ -191,6 +203,7 @@ const helpers = {
     live.group = (...args) => (args.length ? sendGroup(...args) : group);
     live.push = (call) => live[call[0]](...call.slice(1));
     window.analytics = live;
+    helpers.installed = true;
     return live;
   },
 };
@@ -222,9 +235,41 @@ function pyscriptConfig(type) {
   });
 }
 
+// MicroPython without PyScript: the shortest path from the snippet to a running
+// interpreter for pages whose only Python is pyajs. The runtime module, its wasm and the
+// package (one JSON file: MicroPython has no unzip) load in parallel, and nothing else does.
+async function startMicroPython() {
+  const wasm = abs(RUNTIMES.mpy.replace(/\.mjs$/, ".wasm"));
+  const preload = document.createElement("link");
+  Object.assign(preload, { rel: "preload", as: "fetch", href: wasm, crossOrigin: "anonymous" });
+  document.head.appendChild(preload);
+  const [{ loadMicroPython }, files] = await Promise.all([
+    import(abs(RUNTIMES.mpy)),
+    fetch(abs("pyajs/pyajs.json")).then((r) => r.json()),
+  ]);
+  const mp = await loadMicroPython({
+    url: wasm, heapsize: 16 * 1024 * 1024, // room for a full event queue
+    stdout: (line) => console.log(line), stderr: (line) => console.error(line),
+  });
+  for (const [name, text] of Object.entries(files)) {
+    const parts = `/lib/${name}`.split("/");
+    for (let i = 2; i < parts.length; i++) {
+      try { mp.FS.mkdir(parts.slice(0, i).join("/")); } catch (e) { /* exists */ }
+    }
+    mp.FS.writeFile(parts.join("/"), text);
+  }
+  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
+}
+
 function start() {
   window.__pyajs = helpers;
   const type = runtimeType();
+  const stub = window.analytics || {};
+  const viaPyScript = (stub._loadOptions && stub._loadOptions.pyscript) ||
+    document.querySelector("script[type='mpy'], mpy-config, mpy-script");
+  if (type === "mpy" && !viaPyScript) {
+    return startMicroPython().catch((e) => console.error("pyajs: MicroPython failed to start", e));
+  }
   const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
   boot.type = type;

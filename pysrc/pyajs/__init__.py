@@ -17,6 +17,14 @@ __all__ = ["Analytics", "analytics", "__version__"]
 
 analytics = None
 if sys.platform in ("emscripten", "webassembly"):  # Pyodide, MicroPython
-    from .browser import start as _start
+    import js
 
-    analytics = _start()
+    # Only in a page the loader (web/pyajs.js) prepared; not, say, MicroPython in Node.js.
+    try:
+        _helpers = js.globalThis.__pyajs
+    except AttributeError:
+        _helpers = None
+    if _helpers is not None and str(_helpers) != "undefined":
+        from .browser import start as _start
+
+        analytics = _start()

@@ -13,6 +13,7 @@ truncates them to 32 bits, so times cross as text).
 import json
 import os
 import time
+from binascii import unhexlify
 
 import js
 
@@ -119,13 +120,8 @@ class BrowserPlatform:
         return int(time.time() * 1000)
 
     def environment(self) -> dict:
-        nav = js.navigator
-        env = {"userAgent": nav.userAgent, "locale": nav.language}
-        try:
-            env["timezone"] = js.Intl.DateTimeFormat.new().resolvedOptions().timeZone
-        except Exception:
-            pass
-        return env
+        """userAgent, locale, timezone: read in JavaScript (one crossing, not five)."""
+        return json.loads(self.helpers.environment())
 
     def page_snapshot(self) -> dict:
         return json.loads(self.helpers.snapshot())
@@ -208,18 +204,21 @@ def _snapshot(snap):
     return snap
 
 
-def _crypto_bytes(n: int) -> bytes:
-    buf = js.Uint8Array.new(n)
-    js.crypto.getRandomValues(buf)
-    return bytes(buf)
+def _crypto_source(helpers):
+    """Random bytes from ``crypto.getRandomValues``, crossing as one hex string (copying a
+    typed array into MicroPython goes element by element)."""
+    return lambda n: unhexlify(helpers.randomHex(n))
 
 
 def start() -> Analytics:
     """Create the page's Analytics from the snippet's ``load()``, install the live
     ``window.analytics``, replay the buffered calls, then run ``ready`` callbacks."""
-    if not hasattr(os, "urandom"):
-        ids.set_random_source(_crypto_bytes)
     helpers = js.window.__pyajs
+    if not hasattr(os, "urandom"):
+        ids.set_random_source(_crypto_source(helpers))
+    if helpers.installed is True:  # e.g. MicroPython booted directly, then a PyScript script
+        raise ImportError("pyajs already runs on this page in another Python interpreter; for "
+                          "page code to share it, load with {runtime: 'mpy', pyscript: true}")
     config = json.loads(helpers.loadConfig())
     options = config.get("options") or {}
     if not isinstance(options, dict):

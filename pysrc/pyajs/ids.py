@@ -9,8 +9,8 @@ set by hand. Under Pyodide ``os.urandom`` reads the browser's ``crypto.getRandom
 """
 
 import os
+from binascii import hexlify
 
-_HEX = "0123456789abcdef"
 _source = None
 _pool = b""
 _POOL_SIZE = 512
@@ -40,7 +40,7 @@ def uuid4() -> str:
     b = bytearray(random_bytes(16))
     b[6] = (b[6] & 0x0F) | 0x40
     b[8] = (b[8] & 0x3F) | 0x80
-    h = "".join(_HEX[x >> 4] + _HEX[x & 15] for x in b)
+    h = hexlify(b).decode()  # C code on both runtimes: a Python loop costs 10x on MicroPython
     return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 
 

@@ -10,6 +10,7 @@ different (README's table) or still open.
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,24 +49,44 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--host-resolver-rules=MAP %s 127.0.0.1, MAP * ~NOTFOUND" % harness.HOST]
 
 
+class ChromiumThread:
+    """A Chromium driven from a thread of its own. Playwright's sync API allows one instance
+    per thread, and the e2e suite's fixtures hold one in the main thread for the whole run,
+    so the conformance suite runs each library's scenario here, in this thread."""
+
+    def __init__(self):
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="conformance-chromium")
+        self.playwright = None
+        self.browser = None
+
+    def run(self, fn, *args):
+        """``fn(browser, *args)`` in the thread; its result, or its exception."""
+        return self.pool.submit(self._call, fn, *args).result()
+
+    def _call(self, fn, *args):
+        if self.browser is None or not self.browser.is_connected():  # a crash costs one test
+            if self.playwright is None:
+                self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(
+                executable_path=chromium_path(), args=ARGS)
+        return fn(self.browser, *args)
+
+    def _stop(self):
+        if self.browser is not None and self.browser.is_connected():
+            self.browser.close()
+        if self.playwright is not None:
+            self.playwright.stop()
+
+    def close(self):
+        self.pool.submit(self._stop).result()
+        self.pool.shutdown()
+
+
 @pytest.fixture(scope="session")
-def _conf_chromium():
-    with sync_playwright() as p:
-        held = {"launch": lambda: p.chromium.launch(executable_path=chromium_path(), args=ARGS),
-                "browser": None}
-        yield held
-        if held["browser"] is not None and held["browser"].is_connected():
-            held["browser"].close()
-
-
-@pytest.fixture
-def conf_browser(_conf_chromium):
-    """One Chromium for the run, started again if it went away (a crash must cost one
-    scenario, not the rest of the suite)."""
-    browser = _conf_chromium["browser"]
-    if browser is None or not browser.is_connected():
-        browser = _conf_chromium["browser"] = _conf_chromium["launch"]()
-    return browser
+def conf_chromium():
+    chromium = ChromiumThread()
+    yield chromium
+    chromium.close()
 
 
 def pytest_terminal_summary(terminalreporter):

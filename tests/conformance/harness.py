@@ -118,19 +118,26 @@ class Tab:
         self.ready = False
         self.page.goto(self.origin + self.current.page_path + query)
 
-    def load(self, before="", options=None, after="", wait=True):
+    def load(self, before="", options=None, after="", wait=True, options_js=None):
         """``before`` (buffered calls), ``analytics.load(key, options)``, ``after``, a
-        buffered ``ready`` callback; then wait for it (``wait=False``: don't)."""
+        buffered ``ready`` callback; then wait for it (``wait=False``: don't).
+        ``options_js``: the options as a JavaScript expression (for what JSON cannot say)."""
         self.page.evaluate(
-            "([key, opts]) => { %s; analytics.load(key, opts); %s; "
-            "analytics.ready(() => { window.__ready = true; }); }" % (before, after),
+            "([key, opts]) => { %s; analytics.load(key, %s); %s; "
+            "analytics.ready(() => { window.__ready = true; }); }" % (
+                before, options_js or "opts", after),
             [self.current.write_key, options or {}])
         if wait:
             self.wait_ready()
 
     def wait_ready(self, timeout_ms=None):
-        self.page.wait_for_function(
-            "window.__ready === true", timeout=timeout_ms or self.current.boot_timeout_ms)
+        try:
+            self.page.wait_for_function(
+                "window.__ready === true", timeout=timeout_ms or self.current.boot_timeout_ms)
+        except Exception as exc:
+            raise AssertionError("%s did not become ready (%s); console: %s; errors: %s" % (
+                self.current, str(exc).splitlines()[0], self.console[-15:],
+                self.page_errors)) from None
         self.ready = True
 
     def ready_or_failed(self, failure):

@@ -1,0 +1,95 @@
+"""pyajs on both runtimes next to analytics-next, in one Chromium: ready after navigation
+(cold: a new context; warm: a reload), main-thread microseconds per track() from JS and the
+time to hand 1,000 events to fetch (stubbed), medians of --runs contexts. References: a
+bare PyScript page booting MicroPython, and analytics-next 1.84.3 on the same page shape.
+The last line of output is one JSON object with every figure.
+
+    python bench/runtimes.py --runs 5
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.speed import BURST_JS, INIT_SCRIPT, start_server  # noqa: E402
+from tests.e2e.browser_path import chromium_path  # noqa: E402
+
+PAGES = {
+    "pyajs_mpy": "/bench/pyajs-mpy.html",
+    "pyajs_py": "/bench/pyajs.html",
+    "bare_pyscript_mpy": "/bench/bare-mpy.html",
+    "analytics_next": "/bench/ajs.html",
+}
+LIBRARIES = ("pyajs_mpy", "pyajs_py", "analytics_next")
+
+
+def ready(page, url: str, reload: bool = False) -> float:
+    if reload:
+        page.reload()
+    else:
+        page.goto(url)
+    page.wait_for_function("window.readyAt !== undefined", timeout=180_000)
+    return page.evaluate("window.readyAt") / 1000
+
+
+def measure(browser, base: str, name: str, events: int) -> dict:
+    context = browser.new_context()
+    context.add_init_script(INIT_SCRIPT)
+    page = context.new_page()
+    out = {"cold": ready(page, base + PAGES[name])}
+    out["warm"] = ready(page, base + PAGES[name], reload=True)
+    if name in LIBRARIES:
+        page.evaluate(BURST_JS, [events, "F", "js", 120_000])  # warm-up burst (JIT tiering)
+        burst = page.evaluate(BURST_JS, [events, "E", "js", 120_000])
+        out["enqueue_us"] = burst["enqueue"] * 1000 / events
+        out["drain_ms"] = burst["drain"]
+    context.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--events", type=int, default=1000)
+    args = parser.parse_args()
+    proc, base = start_server()
+    samples = {name: [] for name in PAGES}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update"])
+            for _ in range(args.runs):  # interleaved, so drift hits every page alike
+                for name in PAGES:
+                    samples[name].append(measure(browser, base, name, args.events))
+            browser.close()
+    finally:
+        proc.terminate()
+    fig = {}
+    for name, runs in samples.items():
+        for key in runs[0]:
+            fig["%s_%s" % (name, key)] = round(statistics.median(r[key] for r in runs), 3)
+    print("median of %d runs; ratio = pyajs / analytics-next" % args.runs)
+    print("%-22s %12s %12s %12s %14s" % ("figure", "pyajs mpy", "pyajs py", "analytics-next",
+                                         "ratio mpy/py"))
+    for key, unit in (("cold", "s"), ("warm", "s"), ("enqueue_us", "us"), ("drain_ms", "ms")):
+        mpy, py, nxt = (fig["%s_%s" % (n, key)] for n in LIBRARIES)
+        fig["ratio_%s_mpy" % key] = round(mpy / nxt, 3)
+        fig["ratio_%s_py" % key] = round(py / nxt, 3)
+        print("%-22s %12.3f %12.3f %12.3f %7.2fx/%.2fx" % (
+            "%s (%s)" % (key.replace("_us", "").replace("_ms", ""), unit), mpy, py, nxt,
+            mpy / nxt, py / nxt))
+    for key in ("cold", "warm"):
+        print("%-22s %12.3f   (bare PyScript + MicroPython, one line)" % (
+            "ready %s ref (s)" % key, fig["bare_pyscript_mpy_%s" % key]))
+    print(json.dumps(fig))
+
+
+if __name__ == "__main__":
+    main()
