@@ -53,8 +53,9 @@ def encode_cookie_value(text: str) -> str:
     return "".join(out)
 
 
-def _percent_decode(text: str) -> str:
-    """decodeURIComponent that leaves a malformed escape as it was instead of failing."""
+def _percent_decode(text: str, strict: bool = False):
+    """decodeURIComponent. By default a malformed escape is left as it was (js-cookie's
+    reading); with ``strict`` the answer is None instead (the caller keeps its raw text)."""
     if "%" not in text:
         return text
     raw = bytearray()
@@ -64,13 +65,15 @@ def _percent_decode(text: str) -> str:
         if ch == "%" and i + 2 < n and _is_hex(text[i + 1 : i + 3]):
             raw.append(int(text[i + 1 : i + 3], 16))
             i += 3
+        elif ch == "%" and strict:
+            return None
         else:
             raw.extend(ch.encode("utf-8"))
             i += 1
     try:
         return bytes(raw).decode("utf-8")
     except UnicodeError:
-        return text
+        return None if strict else text
 
 
 def _is_hex(pair: str) -> bool:

@@ -22,9 +22,10 @@ text).
 Pure: no ``js`` import, and ``re`` only when a pattern is given (MicroPython's is limited).
 """
 
+from .codec import _percent_decode
+
 TRAIT_PREFIX = "ajs_trait_"
 PROP_PREFIX = "ajs_prop_"
-_HEX = "0123456789abcdefABCDEF"
 
 
 def query_source(search: str, hash_: str) -> str:
@@ -40,26 +41,8 @@ def query_source(search: str, hash_: str) -> str:
 def decode_value(text: str) -> str:
     """``+`` to space, then ``decodeURIComponent``; the text as written if that would fail
     (a bad ``%`` escape or bytes that are not UTF-8)."""
-    if "%" not in text:
-        return text.replace("+", " ")
-    spaced = text.replace("+", " ")
-    raw = bytearray()
-    i, n = 0, len(spaced)
-    while i < n:
-        ch = spaced[i]
-        if ch == "%":
-            pair = spaced[i + 1:i + 3]
-            if len(pair) != 2 or pair[0] not in _HEX or pair[1] not in _HEX:
-                return text
-            raw.append(int(pair, 16))
-            i += 3
-        else:
-            raw.extend(ch.encode("utf-8"))
-            i += 1
-    try:
-        return bytes(raw).decode("utf-8")
-    except UnicodeError:
-        return text
+    decoded = _percent_decode(text.replace("+", " "), strict=True)
+    return text if decoded is None else decoded
 
 
 def parse_params(source: str) -> dict:
