@@ -27,8 +27,6 @@ except ImportError:  # MicroPython (PyScript's mpy): proxies are kept until coll
 from . import ids
 from .analytics import Analytics
 from .codec import dumps
-from .jscalls import JsApi
-from .querystring import query_calls
 from .storage import build_storages, local_storage_works
 from .version import __version__
 
@@ -211,8 +209,8 @@ def _crypto_source(helpers):
 
 
 def start() -> Analytics:
-    """Create the page's Analytics from the snippet's ``load()``, install the live
-    ``window.analytics``, replay the buffered calls, then run ``ready`` callbacks."""
+    """Create the page's Analytics from the snippet's ``load()``; a moment later (the next
+    task) it goes live (``_go_live``)."""
     helpers = js.window.__pyajs
     if not hasattr(os, "urandom"):
         ids.set_random_source(_crypto_source(helpers))
@@ -235,8 +233,20 @@ def start() -> Analytics:
         options.setdefault("protocol", segment.get("protocol"))
     platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"))
     analytics = Analytics(write_key, platform, options)
-    api = JsApi(analytics)
+    # The rest runs in a task of its own: compiling and constructing pyajs already take most
+    # of a frame, and no main-thread task of pyajs's should pass 50 ms. Until then the
+    # snippet's queue keeps taking calls, and Python code can call ``analytics`` already.
+    js.setTimeout(create_once_callable(lambda: _go_live(analytics, helpers, options)), 0)
+    return analytics
 
+
+def _go_live(analytics: Analytics, helpers, options: dict) -> None:
+    """Install the live ``window.analytics``, replay the buffered calls, start delivery,
+    then run ``ready`` callbacks."""
+    from .jscalls import JsApi  # compiled here, in this task, not in the import's
+    from .querystring import query_calls
+
+    api = JsApi(analytics)
     fns = js.Array.new()
     queue = json.loads(helpers.takeQueue(fns))
 
@@ -271,4 +281,3 @@ def start() -> Analytics:
     helpers.listen(listener)
     analytics.start_delivery()
     analytics.mark_ready()
-    return analytics
