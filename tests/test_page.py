@@ -1,7 +1,7 @@
 """pyajs.page: context.page from a call-time snapshot, context.campaign, query params."""
 
 import pytest
-from pyajs.page import PAGE_FIELDS, campaign, page_context, query_params, url_pathname
+from pyajs.page import PAGE_FIELDS, campaign, page_context, url_pathname
 
 
 def snap(**kw):
@@ -110,17 +110,3 @@ def test_campaign_empty_for_a_query_string_without_utm(search):
 
 def test_campaign_without_question_mark():
     assert campaign("utm_source=a") == {"source": "a"}
-
-
-def test_query_params():
-    assert query_params("?a=1&b=x+y&c=%41%zz&d&e=1=2&&a=3") == [
-        ("a", "1"), ("b", "x y"), ("c", "A%zz"), ("d", ""), ("e", "1"), ("a", "3")]
-
-
-def test_query_params_keys_not_decoded():
-    assert query_params("?ajs%5Fuid=u") == [("ajs%5Fuid", "u")]
-
-
-@pytest.mark.parametrize("search", ["", None, "?"])
-def test_query_params_empty(search):
-    assert query_params(search) == []

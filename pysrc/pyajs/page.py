@@ -9,7 +9,7 @@ interpreter started still describes the page it was called on.
     {'path': '/a', 'referrer': '', 'search': '?b=1', 'title': 'T', 'url': 'https://x.test/a?b=1'}
 """
 
-from .codec import _percent_decode
+
 from .querystring import decode_value
 
 PAGE_FIELDS = ("path", "referrer", "search", "title", "url")
@@ -49,10 +49,6 @@ def page_context(snap: dict) -> dict:
             "title": snap.get("t") or "", "url": url}
 
 
-def _decode_query_value(value: str) -> str:
-    return _percent_decode(value.replace("+", " "))
-
-
 def campaign(search: str) -> dict | None:
     """``utm_*`` parameters of a query string as Segment's ``context.campaign``: ``{}``
     for a query string without any (as Analytics.js sends), None for no query string.
@@ -76,16 +72,4 @@ def campaign(search: str) -> dict | None:
             name = "name"
         if name:
             out[name] = decode_value(pieces[1]) if len(pieces) > 1 else ""
-    return out
-
-
-def query_params(search: str) -> list:
-    """(key, decoded value) pairs of a query string, in order; keys are not decoded."""
-    out = []
-    for pair in (search or "").lstrip("?").split("&"):
-        if not pair:
-            continue
-        key, _, value = pair.partition("=")
-        value = value.split("=")[0] if "=" in value else value
-        out.append((key, _decode_query_value(value)))
     return out
