@@ -191,7 +191,7 @@ class FakePlatform:
         return dict(self.snapshot)
 
     def send(self, url, headers, body, done, keepalive=False):
-        request = FakeRequest(url, headers, body, done)
+        request = FakeRequest(url, headers, body.text(), done)
         request.keepalive = keepalive
         self.requests.append(request)
 

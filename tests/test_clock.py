@@ -109,3 +109,10 @@ def test_now_ms_is_epoch_milliseconds():
     after = int(time.time() * 1000)
     assert isinstance(value, int)
     assert before <= value <= after
+
+
+def test_iso_utc_keeps_the_date_right_across_days():
+    day = 86_400_000
+    base = 1_764_633_599_999  # 2025-12-01T23:59:59.999Z
+    for ms in (base, base + 1, base, base - 40 * day, base + 1, -1, 0):
+        assert clock.iso_utc(ms) == expected_iso(ms)

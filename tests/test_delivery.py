@@ -27,3 +27,10 @@ def test_basic_auth_is_write_key_colon():
     assert basic_auth("WK") == "Basic " + base64.b64encode(b"WK:").decode()
     assert basic_auth("a-much-longer-write-key-1234567890") == \
         "Basic " + base64.b64encode(b"a-much-longer-write-key-1234567890:").decode()
+
+
+def test_body_joins_head_core_less_cut_and_tail():
+    from pyajs.delivery import Body
+
+    assert Body('{"batch":[', '{"a":1},{"b":2}', "]}").text() == '{"batch":[{"a":1},{"b":2}]}'
+    assert Body("", '{"a":"é"}', ',"s":1}', cut=1).text() == '{"a":"é","s":1}'

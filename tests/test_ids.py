@@ -86,3 +86,21 @@ def test_message_id_shape():
     assert ms == "1700000000123"
     assert UUID4.match(rest)
     assert ids.message_id(5) != ids.message_id(5)
+
+
+def test_uuid_source_batches_are_sliced_in_order():
+    made = []
+
+    def source(n):
+        batch = ["%08x-0000-4000-8000-%012x" % (len(made), i) for i in range(n)]
+        made.append(batch)
+        return "".join(batch)
+
+    ids.set_uuid_source(source)
+    try:
+        got = [ids.uuid4() for _ in range(40)]
+    finally:
+        ids.set_uuid_source(None)
+    assert got == [u for batch in made for u in batch][:40]
+    assert len(made) == 2 and all(len(u) == 36 for u in got)
+    assert UUID4.match(ids.uuid4())  # back to the random bytes

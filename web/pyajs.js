@@ -37,6 +37,12 @@ function encodeArgs(args, fns) {
   });
 }
 
+// What crosses into Python with each call: (method, argsJson, fns|null, snap, cookie, at).
+// `snap` is the page snapshot as JSON, or "" when it is the one the previous call sent;
+// `cookie` is document.cookie when Python has not seen that text yet, true when it has,
+// false when it cannot be read here (Python then asks itself and gets the error).
+// Python reuses what it already has instead of parsing or copying it again.
+let snapSent = null;
 function makeCall(core, name) {
   return function (...args) {
     const fns = [];
@@ -47,9 +53,21 @@ function makeCall(core, name) {
       console.warn(`pyajs: analytics.${name}(): the arguments cannot be sent (${err.message})`);
       return undefined;
     }
-    const snap = EVENT_METHODS.has(name) ? snapshot() : null;
+    let snap = null;
+    if (EVENT_METHODS.has(name)) {
+      snap = JSON.stringify(snapshot());
+      if (snap === snapSent) snap = "";
+      else snapSent = snap;
+    }
+    let cookie;
+    try {
+      const text = currentCookie();
+      cookie = text === cookieGiven ? true : (cookieGiven = text);
+    } catch (e) {
+      cookie = false;
+    }
     // the time as text: MicroPython truncates large JS integers to 32 bits
-    const out = core(name, json, fns, snap && JSON.stringify(snap), String(Date.now()));
+    const out = core(name, json, fns.length ? fns : null, snap, cookie, String(Date.now()));
     return out === undefined || out === null ? undefined : JSON.parse(out);
   };
 }
@@ -57,7 +75,15 @@ function makeCall(core, name) {
 // document.cookie costs the browser tens of microseconds a read: keep the text until the
 // current task ends or pyajs writes a cookie, so a loop of calls reads it once.
 let cookieText = null;
+let cookieGiven = null; // the text Python holds (it got it from cookie() or a call)
 const forgetCookies = () => { cookieText = null; };
+function currentCookie() {
+  if (cookieText === null) {
+    cookieText = document.cookie;
+    queueMicrotask(forgetCookies);
+  }
+  return cookieText;
+}
 
 const headerCache = new Map();
 const parsedHeaders = (json) => {
@@ -70,6 +96,7 @@ const parsedHeaders = (json) => {
 // called here and answer ERR + message instead: MicroPython cannot catch a JavaScript
 // exception, so Python turns the marker back into an exception of its own.
 const ERR = "\u0000pyajs-error:";
+const HEX = Array.from({ length: 256 }, (_, b) => (b < 16 ? "0" : "") + b.toString(16));
 const guard = (fn) => function (...args) {
   try {
     return fn.apply(this, args);
@@ -88,18 +115,27 @@ const helpers = {
     for (const b of bytes) hex += (b < 16 ? "0" : "") + b.toString(16);
     return hex;
   },
+  // n version 4 UUIDs back to back (36 characters each), from the cryptographic source
+  // (crypto.randomUUID exists only in secure contexts)
+  randomUuids(n) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16 * n));
+    let out = "";
+    for (let i = 0; i < bytes.length; i += 16) {
+      bytes[i + 6] = (bytes[i + 6] & 0x0f) | 0x40;
+      bytes[i + 8] = (bytes[i + 8] & 0x3f) | 0x80;
+      for (let j = 0; j < 16; j++) {
+        if (j === 4 || j === 6 || j === 8 || j === 10) out += "-";
+        out += HEX[bytes[i + j]];
+      }
+    }
+    return out;
+  },
   environment() {
     let timezone;
     try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
     return JSON.stringify({ userAgent: navigator.userAgent, locale: navigator.language, timezone });
   },
-  cookie: guard(() => {
-    if (cookieText === null) {
-      cookieText = document.cookie;
-      queueMicrotask(forgetCookies);
-    }
-    return cookieText;
-  }),
+  cookie: guard(() => (cookieGiven = currentCookie())),
   setCookie: guard((text) => {
     cookieText = null;
     document.cookie = text;
@@ -114,9 +150,18 @@ const helpers = {
     for (const [key, value] of JSON.parse(pairsJson)) localStorage.setItem(key, value);
     return null;
   }),
-  // done(id, status, retryAfter, error) is called exactly once per request.
-  send(url, headersJson, body, keepalive, id, done) {
+  // key U+0001 value U+0001 key U+0001 value ... (see BrowserLocalStorage.put_many)
+  putJoined: guard((text) => {
+    const parts = text.split("\u0001");
+    for (let i = 0; i + 1 < parts.length; i += 2) localStorage.setItem(parts[i], parts[i + 1]);
+    return null;
+  }),
+  // done(id, status, retryAfter, error) is called exactly once per request. The body is
+  // head + core (less its last `cut` characters) + tail: an event's JSON text is spliced
+  // here, not in Python (see delivery.Body).
+  send(url, headersJson, head, core, tail, cut, keepalive, id, done) {
     try {
+      const body = head + (cut ? core.slice(0, core.length - cut) : core) + tail;
       const init = { method: "POST", headers: parsedHeaders(headersJson), body,
                      keepalive: !!keepalive, credentials: "omit" };
       fetch(url, init).then(
@@ -179,7 +224,7 @@ const helpers = {
     fn(...JSON.parse(argsJson));
     return null;
   }),
-  // The live window.analytics, backed by core(method, argsJson, fns, snapJson, at).
+  // The live window.analytics, backed by core(method, argsJson, fns, snap, cookie, at).
   install(core, version) {
     const stub = window.analytics;
     const live = {
@@ -237,28 +282,62 @@ function pyscriptConfig(type) {
 
 // MicroPython without PyScript: the shortest path from the snippet to a running
 // interpreter for pages whose only Python is pyajs. The runtime module, its wasm and the
-// package (one JSON file: MicroPython has no unzip) load in parallel, and nothing else does.
+// package (pyajs compiled to MicroPython bytecode by serve.py, one file) load in parallel,
+// and nothing else does.
+const MPY_WASM = RUNTIMES.mpy.replace(/\.mjs$/, ".wasm");
+const MPY_PACKAGE = "pyajs/pyajs.mpk";
+
+// MicroPython's heap starts small and grows in 1 MB+ steps as needed (it is split-heap).
+// A collection runs when a call from JavaScript returns after `GC_EVERY` bytes were
+// allocated: the runtime's default of 16 KB means one full collection per track() call
+// (most of its cost); 512 KB means one per few hundred events.
+const MPY_HEAP = 2 * 1024 * 1024;
+const GC_EVERY = 512 * 1024;
+
+// pyajs.mpk: a 4-byte little-endian header length, a JSON [[name, size], ...] header,
+// then the files back to back (serve.py's pack_files).
+function unpack(buffer) {
+  const view = new DataView(buffer);
+  const size = view.getUint32(0, true);
+  const names = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, size)));
+  let at = 4 + size;
+  return names.map(([name, length]) => {
+    const data = new Uint8Array(buffer, at, length);
+    at += length;
+    return [name, data];
+  });
+}
+
 async function startMicroPython() {
-  const wasm = abs(RUNTIMES.mpy.replace(/\.mjs$/, ".wasm"));
+  // the wasm is fetched (and compiled as it streams in) while the runtime module loads
   const preload = document.createElement("link");
-  Object.assign(preload, { rel: "preload", as: "fetch", href: wasm, crossOrigin: "anonymous" });
+  Object.assign(preload, { rel: "preload", as: "fetch", href: abs(MPY_WASM), crossOrigin: "anonymous" });
   document.head.appendChild(preload);
   const [{ loadMicroPython }, files] = await Promise.all([
     import(abs(RUNTIMES.mpy)),
-    fetch(abs("pyajs/pyajs.json")).then((r) => r.json()),
+    fetch(abs(MPY_PACKAGE)).then((r) => {
+      if (!r.ok) throw new Error(`${MPY_PACKAGE}: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }).then(unpack),
   ]);
   const mp = await loadMicroPython({
-    url: wasm, heapsize: 16 * 1024 * 1024, // room for a full event queue
+    url: abs(MPY_WASM), heapsize: MPY_HEAP,
     stdout: (line) => console.log(line), stderr: (line) => console.error(line),
   });
-  for (const [name, text] of Object.entries(files)) {
+  const made = new Set();
+  for (const [name, data] of files) {
     const parts = `/lib/${name}`.split("/");
     for (let i = 2; i < parts.length; i++) {
-      try { mp.FS.mkdir(parts.slice(0, i).join("/")); } catch (e) { /* exists */ }
+      const dir = parts.slice(0, i).join("/");
+      if (!made.has(dir)) {
+        made.add(dir);
+        try { mp.FS.mkdir(dir); } catch (e) { /* exists */ }
+      }
     }
-    mp.FS.writeFile(parts.join("/"), text);
+    mp.FS.writeFile(parts.join("/"), data);
   }
-  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
+  window.__mp = mp;
+  mp.runPython(`import gc, sys\ngc.threshold(${GC_EVERY})\nsys.path.insert(0, '/lib')\nimport pyajs`);
 }
 
 function start() {

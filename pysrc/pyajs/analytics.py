@@ -292,13 +292,12 @@ class Analytics:
 
     def _settled(self, entry, ok: bool, status: int, reason) -> None:
         callback, emit_args = self._pending.pop(entry.id, (None, None))
-        event = entry.event
         if ok:
             if emit_args is not None:
-                self.emitter.emit(event["type"], *emit_args)
+                self.emitter.emit(entry.type, *emit_args)
         else:
             self.emitter.emit("error", {"code": "delivery_failure", "reason": reason or status,
-                                        "event": event})
+                                        "event": entry.event})
         if callback is not None:
             callback()
 

@@ -52,16 +52,37 @@ def _checked(value, err: str):
 class DocumentCookie:
     """``document.cookie`` as a jar (``read`` / ``write``). Reading it costs the browser
     tens of microseconds, so the loader keeps the text for the rest of the current task
-    (until pyajs writes a cookie): a loop of calls reads it once."""
+    (until pyajs writes a cookie): a loop of calls reads it once. A call from
+    ``window.analytics`` brings the text along (``given``), so during that call reading
+    costs no crossing into JavaScript at all."""
 
     def __init__(self, helpers):
         self.helpers = helpers
         self.err = helpers.ERR
+        self._text = None  # the last text JavaScript handed over
+        self._current = False  # whether it is still the page's cookie text
+
+    def given(self, cookie) -> None:
+        """At the start of a call: the text (str), True for the one handed over last, or
+        False when JavaScript could not read it."""
+        if isinstance(cookie, str):
+            self._text, self._current = cookie, True
+        else:
+            self._current = cookie is True and self._text is not None
+
+    def done(self) -> None:
+        """At the end of a call: the page may change the cookie before the next one."""
+        self._current = False
 
     def read(self) -> str:
-        return _checked(self.helpers.cookie(), self.err)
+        if self._current:
+            return self._text
+        text = _checked(self.helpers.cookie(), self.err)
+        self._text = text
+        return text
 
     def write(self, text: str) -> None:
+        self._current = False
         _checked(self.helpers.setCookie(text), self.err)
 
 
@@ -87,8 +108,17 @@ class BrowserLocalStorage:
         return json.loads(_checked(self.helpers.lsKeys(), self.err))
 
     def put_many(self, pairs: list) -> None:
-        """Many ``setItem`` calls in one crossing into JavaScript."""
-        _checked(self.helpers.putMany(dumps(pairs)), self.err)
+        """Many ``setItem`` calls in one crossing into JavaScript. Keys and values go as one
+        text joined by U+0001, a control character JSON text never holds raw (and not NUL,
+        which ends a MicroPython string on its way to JavaScript): serialising a thousand
+        queued events once more as a JSON list costs MicroPython seconds (its strings grow
+        16 bytes at a time), a join costs one allocation."""
+        flat = [text for pair in pairs for text in pair]
+        joined = "\x01".join(flat)
+        if joined.count("\x01") != len(flat) - 1:  # the separator inside a key or value
+            _checked(self.helpers.putMany(dumps(pairs)), self.err)
+        else:
+            _checked(self.helpers.putJoined(joined), self.err)
 
 
 class BrowserPlatform:
@@ -102,8 +132,9 @@ class BrowserPlatform:
         # a sandboxed frame or disabled storage throws on access: then no localStorage
         has_local = helpers.hasLocalStorage() is True
         local = BrowserLocalStorage(helpers) if has_local else None
+        self.cookie_jar = DocumentCookie(helpers)
         ids, user_traits, group_traits, self.cookie_attrs = build_storages(
-            DocumentCookie(helpers), local, location.hostname, location.protocol == "https:",
+            self.cookie_jar, local, location.hostname, location.protocol == "https:",
             cookie_options, warn, self.now_ms)
         self.id_storage = ids
         self.queue_shelf = local if local_storage_works(local) else None
@@ -124,7 +155,9 @@ class BrowserPlatform:
     def page_snapshot(self) -> dict:
         return json.loads(self.helpers.snapshot())
 
-    def send(self, url: str, headers: dict, body: str, done, keepalive: bool = False) -> None:
+    def send(self, url: str, headers: dict, body, done, keepalive: bool = False) -> None:
+        """POST ``body`` (a ``delivery.Body``, joined in JavaScript); ``done(status,
+        retry_after, error)`` once it is answered or failed."""
         self._request_id += 1
         rid = self._request_id
         self._requests[rid] = done
@@ -132,7 +165,8 @@ class BrowserPlatform:
         headers_json = self._headers_json.get(key)
         if headers_json is None:
             headers_json = self._headers_json[key] = dumps(headers)
-        self.helpers.send(url, headers_json, body, keepalive, rid, self._on_response)
+        self.helpers.send(url, headers_json, body.head, body.core, body.tail, body.cut,
+                          keepalive, rid, self._on_response)
 
     def _response(self, rid, status, retry_after, error) -> None:
         done = self._requests.pop(int(rid), None)
@@ -214,6 +248,7 @@ def start() -> Analytics:
     helpers = js.window.__pyajs
     if not hasattr(os, "urandom"):
         ids.set_random_source(_crypto_source(helpers))
+        ids.set_uuid_source(helpers.randomUuids)
     if helpers.installed is True:  # e.g. MicroPython booted directly, then a PyScript script
         raise ImportError("pyajs already runs on this page in another Python interpreter; for "
                           "page code to share it, load with {runtime: 'mpy', pyscript: true}")
@@ -255,9 +290,22 @@ def _go_live(analytics: Analytics, helpers, options: dict) -> None:
             args = [JsSourceMiddleware(helpers, args[0].fn)]
         return api.call(method, args, snap, int(float(at)) if at else None)
 
-    def core(method, args_json, call_fns, snap_json, at):
-        args = _with_functions(json.loads(args_json), helpers, call_fns)
-        result = dispatch(method, args, json.loads(snap_json) if snap_json else None, at)
+    jar = analytics.platform.cookie_jar
+    last_snap = [None]
+
+    def core(method, args_json, call_fns, snap_json, cookie, at):
+        # see makeCall in web/pyajs.js for what each argument holds
+        if snap_json:
+            last_snap[0] = json.loads(snap_json)
+        snap = last_snap[0] if snap_json is not None else None
+        args = json.loads(args_json)
+        if call_fns is not None:
+            args = _with_functions(args, helpers, call_fns)
+        jar.given(cookie)
+        try:
+            result = dispatch(method, args, snap, at)
+        finally:
+            jar.done()
         return None if result is None else dumps(result)
 
     proxy = create_proxy(core)

@@ -43,10 +43,23 @@ def _split(ms: int) -> tuple:
     return days, y, mo, d, hh, mm, ss, milli
 
 
+_date = [None, ""]  # the last day iso_utc wrote: [days since the epoch, "YYYY-MM-DDT"]
+
+
 def iso_utc(ms: int) -> str:
-    """``2026-11-29T14:16:53.123Z`` for epoch milliseconds, as JS ``toISOString()`` writes."""
-    _, y, mo, d, hh, mm, ss, milli = _split(ms)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (y, mo, d, hh, mm, ss, milli)
+    """``2026-11-29T14:16:53.123Z`` for epoch milliseconds, as JS ``toISOString()`` writes.
+
+    The date part is kept for the day: epoch milliseconds are big integers to MicroPython
+    (over 30 bits), so each step of the calendar arithmetic would allocate; the time of day
+    fits in a small one."""
+    days, rest = divmod(int(ms), _DAY_MS)
+    if days != _date[0]:
+        y, mo, d = _civil(days)
+        _date[0], _date[1] = days, "%04d-%02d-%02dT" % (y, mo, d)
+    secs, milli = divmod(rest, 1000)
+    hh, secs = divmod(secs, 3600)
+    mm, ss = divmod(secs, 60)
+    return "%s%02d:%02d:%02d.%03dZ" % (_date[1], hh, mm, ss, milli)
 
 
 def http_date(ms: int) -> str:

@@ -9,7 +9,8 @@ While the browser is offline nothing is tried. When the page is hidden or left, 
 pending goes out with ``fetch(…, {keepalive: true})`` in chunks within the browser's 64 KB
 keepalive budget; anything that may not have made it is still in the persisted queue.
 
-The edges come from the platform: ``send(url, headers, body, done, keepalive)``,
+The edges come from the platform: ``send(url, headers, body, done, keepalive)`` (``body``
+a ``delivery.Body``),
 ``set_timeout(fn, ms)``, ``now_ms()``, ``is_online()``.
 """
 
@@ -17,7 +18,7 @@ import random
 
 from .clock import iso_utc
 from .codec import dumps
-from .delivery import basic_auth
+from .delivery import Body, basic_auth
 
 RETRY_STATUSES = (408, 410, 429, 460)
 FINAL_5XX = (501, 505, 511)
@@ -203,15 +204,15 @@ class Dispatcher:
     # -- requests -----------------------------------------------------------------------------
     def _send(self, entries, keepalive: bool, force_batch: bool = False) -> None:
         # Bodies are spliced from each event's JSON text, serialised once when it was queued.
-        sent_at = '"sentAt":"%s"' % iso_utc(self.platform.now_ms())
+        sent_at = '"sentAt":"%s"}' % iso_utc(self.platform.now_ms())
         if len(entries) == 1 and not (self.batching or force_batch):
-            url = self.endpoint.url(entries[0].event["type"])
+            url = self.endpoint.url(entries[0].type)
             text = entries[0].json
-            body = text[:-1] + ("," if len(text) > 2 else "") + sent_at + "}"
+            body = Body("", text, ("," if len(text) > 2 else "") + sent_at, cut=1)
         else:
             url = self.endpoint.base + "/batch"
-            body = '{"batch":[%s],"writeKey":%s,%s}' % (
-                ",".join(e.json for e in entries), self._write_key_json, sent_at)
+            body = Body('{"batch":[', ",".join(e.json for e in entries),
+                        '],"writeKey":%s,%s' % (self._write_key_json, sent_at))
         headers = {"Content-Type": "text/plain", "Authorization": self.auth}
         retries = max(e.attempts + e.rate_limited for e in entries)
         if retries:
@@ -220,7 +221,8 @@ class Dispatcher:
             e.in_flight = True
             e.keepalive = keepalive
         self.in_flight += 1
-        held = len(body.encode("utf-8")) if keepalive else 0  # the budget is in bytes
+        # the budget is in bytes (each entry's size is its text's UTF-8 length)
+        held = (sum(e.size for e in entries) + len(entries) + 100) if keepalive else 0
         self.keepalive_bytes += held
 
         def done(status, retry_after=None, error=None):

@@ -14,6 +14,10 @@ from binascii import hexlify
 _source = None
 _pool = b""
 _POOL_SIZE = 512
+_uuid_source = None
+_uuids = ""  # ready-made ids from _uuid_source, 36 characters each
+_uuid_at = 0
+_UUID_BATCH = 32
 
 
 def set_random_source(fn) -> None:
@@ -21,6 +25,14 @@ def set_random_source(fn) -> None:
     global _source, _pool
     _source = fn
     _pool = b""
+
+
+def set_uuid_source(fn) -> None:
+    """Use ``fn(n) -> str``, ``n`` version 4 UUIDs back to back, for ``uuid4`` (MicroPython:
+    formatting one costs a dozen allocations there, slicing one from a batch costs one)."""
+    global _uuid_source, _uuids, _uuid_at
+    _uuid_source = fn
+    _uuids, _uuid_at = "", 0
 
 
 def random_bytes(n: int) -> bytes:
@@ -37,6 +49,12 @@ def random_bytes(n: int) -> bytes:
 
 def uuid4() -> str:
     """A random RFC 4122 version 4 UUID, lower-case, ``xxxxxxxx-xxxx-4xxx-[89ab]xxx-…``."""
+    global _uuids, _uuid_at
+    if _uuid_source is not None:
+        if _uuid_at >= len(_uuids):
+            _uuids, _uuid_at = _uuid_source(_UUID_BATCH), 0
+        _uuid_at += 36
+        return _uuids[_uuid_at - 36 : _uuid_at]
     b = bytearray(random_bytes(16))
     b[6] = (b[6] & 0x0F) | 0x40
     b[8] = (b[8] & 0x3F) | 0x80

@@ -29,11 +29,17 @@ class JsApi:
     def __init__(self, analytics):
         self.a = analytics
         self.warn = analytics.warn
+        self._handlers = {}  # method name → bound handler (or None: not a method)
 
     def call(self, method: str, args: list, snapshot=None, at=None):
         """Run one call; returns what the method returns (JSON-able) or None on error."""
         try:
-            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            try:
+                handler = self._handlers[method]
+            except KeyError:
+                handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+                if len(self._handlers) < 64:  # names come from the page: keep it bounded
+                    self._handlers[method] = handler
             if handler is None:
                 if method in UNSUPPORTED:
                     self.warn("pyajs: analytics.%s() is not supported; the call was ignored"

@@ -34,8 +34,12 @@ class Entry:
 
     def __init__(self, mid: str, event: dict, attempts: int, size: int, text=None):
         self.id = mid
-        self.event = event
-        self.json = dumps(event) if text is None else text  # serialised once, reused
+        self.type = event.get("type")
+        # Only the JSON text is kept (serialised once, reused for storage and requests);
+        # ``event`` parses it again when asked (errors, warnings). Hundreds of queued events
+        # as dicts would be many small objects: MicroPython's heap then fragments and every
+        # allocation gets slower.
+        self.json = dumps(event) if text is None else text
         self.attempts = attempts  # failed tries so far
         self.rate_limited = 0  # 429 + Retry-After tries (they do not use an attempt)
         self.size = size
@@ -43,6 +47,10 @@ class Entry:
         self.in_flight = False
         self.keepalive = False
         self.persisted = False
+
+    @property
+    def event(self) -> dict:
+        return json.loads(self.json)
 
 
 class PersistedQueue:
@@ -54,6 +62,7 @@ class PersistedQueue:
         self.prefix = PREFIX + write_key + ":"
         self.tab_prefix = TAB_PREFIX + write_key + ":"
         self.tab_id = tab_id
+        self._tab_json = dumps(tab_id)
         self.clock = clock
         self.warn = warn
         self.max_events = max_events
@@ -80,7 +89,7 @@ class PersistedQueue:
     # -- storage --------------------------------------------------------------------------
     def _text(self, entry: Entry) -> str:
         # "o" first: ownership checks compare a prefix instead of parsing the event.
-        return '{"o":%s,"a":%d,"e":%s}' % (dumps(self.tab_id), entry.attempts, entry.json)
+        return '{"o":%s,"a":%d,"e":%s}' % (self._tab_json, entry.attempts, entry.json)
 
     def _store(self, entry: Entry) -> None:
         if self.shelf is None:
@@ -273,8 +282,8 @@ class PersistedQueue:
             if data is None:
                 continue
             # the event's UTF-8 bytes, as ``add`` counts them (bounds, keepalive budget)
-            entry = Entry(mid, data["e"], data.get("a", 0),
-                          len(dumps(data["e"]).encode("utf-8")))
+            body = dumps(data["e"])
+            entry = Entry(mid, data["e"], data.get("a", 0), len(body.encode("utf-8")), body)
             entry.persisted = True
             self._insert(entry)
             adopted.append(entry)

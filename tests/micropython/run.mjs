@@ -13,14 +13,15 @@ const mp = await loadMicroPython({
   stderr: (line) => console.log(line),
 });
 
+// PYAJS_LIB: a folder holding the package as the page gets it (e.g. compiled to .mpy)
 const copy = (from, to) => {
   mp.FS.mkdir(to);
   for (const name of fs.readdirSync(from)) {
-    if (name.endsWith(".py")) mp.FS.writeFile(`${to}/${name}`, fs.readFileSync(path.join(from, name)));
+    if (/\.m?py$/.test(name)) mp.FS.writeFile(`${to}/${name}`, fs.readFileSync(path.join(from, name)));
   }
 };
 mp.FS.mkdir("/lib");
-copy(path.join(root, "pysrc/pyajs"), "/lib/pyajs");
+copy(process.env.PYAJS_LIB || path.join(root, "pysrc/pyajs"), "/lib/pyajs");
 mp.FS.mkdir("/checks");
 mp.FS.writeFile("/checks/fakes.py", fs.readFileSync(path.join(root, "tests/fakes.py")));
 
