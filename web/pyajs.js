@@ -336,7 +336,6 @@ async function startMicroPython() {
     }
     mp.FS.writeFile(parts.join("/"), data);
   }
-  window.__mp = mp;
   mp.runPython(`import gc, sys\ngc.threshold(${GC_EVERY})\nsys.path.insert(0, '/lib')\nimport pyajs`);
 }
 

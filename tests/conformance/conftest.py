@@ -3,8 +3,8 @@ library so the collector separates their events) and its own headless Chromium, 
 the two-label host ``shop.test`` to 127.0.0.1 so both libraries probe the cookie domain as
 on a real site. Each library of each scenario gets a fresh browser context.
 
-At the end of the run the suite prints how many scenarios were identical, deliberately
-different (README's table) or still open.
+At the end of the run the suite prints, per pyajs runtime, how many scenarios were
+identical, deliberately different (README's table) or still open.
 """
 
 import re
@@ -90,16 +90,18 @@ def conf_chromium():
 
 
 def pytest_terminal_summary(terminalreporter):
+    """One line per runtime: how its scenarios compared with analytics-next."""
     results = harness.RESULTS
     if not results:
         return
-    counts = {}
-    for status in results.values():
-        counts[status] = counts.get(status, 0) + 1
-    terminalreporter.write_line(
-        "conformance: %d scenarios: %d identical, %d deliberately different, %d open" % (
-            len(results), counts.get("identical", 0), counts.get("deliberately different", 0),
-            counts.get("open", 0)))
-    for name, status in results.items():
+    for runtime in harness.RUNTIMES:
+        statuses = [status for (_, rt), status in results.items() if rt == runtime]
+        if not statuses:
+            continue
+        terminalreporter.write_line(
+            "conformance (%s): %d scenarios: %d identical, %d deliberately different, "
+            "%d open" % (runtime, len(statuses), statuses.count("identical"),
+                         statuses.count("deliberately different"), statuses.count("open")))
+    for (name, runtime), status in results.items():
         if status == "open":
-            terminalreporter.write_line("  open: " + name)
+            terminalreporter.write_line("  open: %s[%s]" % (name, runtime))

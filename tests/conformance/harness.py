@@ -4,7 +4,9 @@ API, observe what a site owner can observe, normalise what legitimately varies, 
 A scenario is one function ``scenario(t)`` written against ``window.analytics`` and browser
 storage; ``t`` is a ``Tab`` bound to one library. It returns nothing: it calls
 ``t.observe(label, events=n)`` at the moments worth comparing. The runner plays it once per
-library, each in a fresh browser context, then compares the two lists of observations.
+library, each in a fresh browser context, then compares the two lists of observations. pyajs
+is played on each of its runtimes (``RUNTIMES``: Pyodide and MicroPython, picked with the
+``runtime`` load option), each run compared with analytics-next's.
 
 An observation holds:
 
@@ -69,6 +71,9 @@ NEXT = Lib("next", r"^ajs-next-\d{13}-" + UUID_RE.pattern + "$",
 PYAJS = Lib("pyajs", r"^pyajs-\d{13}-" + UUID_RE.pattern + "$",
             {"name": LIBRARY_NAME, "version": __version__}, 90_000)
 LIBS = {"next": NEXT, "pyajs": PYAJS}
+# pyajs's runtimes, as analytics.load(key, {runtime}) names them: "py" (Pyodide, the
+# default) and "mpy" (MicroPython). Every scenario runs on each.
+RUNTIMES = ("py", "mpy")
 
 INIT_SCRIPT = """
   // Kept before the page runs, so a scenario that breaks localStorage can still be observed.
@@ -89,11 +94,14 @@ class Collector:
 
 
 class Tab:
-    """One visitor's browser (a fresh context) showing the page of one library."""
+    """One visitor's browser (a fresh context) showing the page of one library. Whenever
+    the page is pyajs's, ``load`` starts it on ``runtime``."""
 
-    def __init__(self, lib, browser, server):
+    def __init__(self, lib, browser, server, runtime="py"):
         self.lib = lib
         self.current = lib
+        self.runtime = runtime
+        self.loaded_pyajs = False  # whether pyajs ran in this tab (then on ``runtime``)
         self.server = server
         self.collector = Collector(server)
         self.origin = "http://%s:%d" % (HOST, server.port)
@@ -121,12 +129,18 @@ class Tab:
     def load(self, before="", options=None, after="", wait=True, options_js=None):
         """``before`` (buffered calls), ``analytics.load(key, options)``, ``after``, a
         buffered ``ready`` callback; then wait for it (``wait=False``: don't).
-        ``options_js``: the options as a JavaScript expression (for what JSON cannot say)."""
+        ``options_js``: the options as a JavaScript expression (for what JSON cannot say).
+        pyajs's options get the tab's runtime, unless they name one."""
+        defaults = {}
+        if self.current is PYAJS:
+            defaults["runtime"] = self.runtime
+            self.loaded_pyajs = True
         self.page.evaluate(
-            "([key, opts]) => { %s; analytics.load(key, %s); %s; "
+            "([key, opts, defaults]) => { %s; analytics.load(key, "
+            "Object.assign(defaults, %s)); %s; "
             "analytics.ready(() => { window.__ready = true; }); }" % (
                 before, options_js or "opts", after),
-            [self.current.write_key, options or {}])
+            [self.current.write_key, options or {}, defaults])
         if wait:
             self.wait_ready()
 
@@ -136,7 +150,7 @@ class Tab:
                 "window.__ready === true", timeout=timeout_ms or self.current.boot_timeout_ms)
         except Exception as exc:
             raise AssertionError("%s did not become ready (%s); console: %s; errors: %s" % (
-                self.current, str(exc).splitlines()[0], self.console[-15:],
+                self.describe(), str(exc).splitlines()[0], self.console[-15:],
                 self.page_errors)) from None
         self.ready = True
 
@@ -150,7 +164,8 @@ class Tab:
             if any(failure in text for _, text in self.console):
                 return False
             self.page.wait_for_timeout(25)  # lets Playwright deliver console events
-        raise AssertionError("%s neither became ready nor reported %r" % (self.current, failure))
+        raise AssertionError("%s neither became ready nor reported %r" % (
+            self.describe(), failure))
 
     def reload(self, before="", options=None, after=""):
         self.ready = False
@@ -249,6 +264,12 @@ class Tab:
         return [u for u in self.requests
                 if not (u.startswith(self.origin + "/") or u.startswith("data:"))]
 
+    def describe(self):
+        """The library on the page now, with its runtime: ``next``, ``pyajs[mpy]``."""
+        if self.current is PYAJS:
+            return "%s[%s]" % (self.current, self.runtime)
+        return str(self.current)
+
     def per_lib(self, **choices):
         """The value for the library under test: ``t.per_lib(next=…, pyajs=…)``."""
         return choices[self.lib.name]
@@ -273,7 +294,8 @@ def decode_cookie(raw):
 
 
 NORMALISED_SEEN = set()  # which per-library stamps the normaliser has checked and removed
-RESULTS = {}  # scenario → "identical" | "deliberately different" | "open" (for the summary)
+# (scenario, runtime) → "identical" | "deliberately different" | "open" (for the summary)
+RESULTS = {}
 
 
 def _event(event, sender, page_lib):

@@ -2,15 +2,20 @@
 
 Each scenario is written once against the public API (``window.analytics`` and browser
 storage) and played for both libraries, each in a fresh browser context on
-``http://shop.test:<port>``. The two runs' observations (cookies, localStorage, ``user()`` /
+``http://shop.test:<port>``; pyajs once per runtime (``test_scenario[<name>-py]`` on Pyodide,
+``[<name>-mpy]`` on MicroPython), each compared with the same analytics-next run (played
+once per scenario, or once per runtime when it also visits pyajs's page). The two runs'
+observations (cookies, localStorage, ``user()`` /
 ``group()`` reads, received events; see ``harness``) must be identical, except for the
 differences the scenario declares, each of which is a row of the README's table "Where
 pyajs deliberately differs from Analytics.js"; the last three tests keep that table and the
 suite in step. A scenario counts as *identical* when only the encoding differences in
 ``ALWAYS`` show (the values decode to the same ids), as *deliberately different* when it
-declares rows of the table, and as *open* when it shows a difference that is neither.
+declares rows of the table, and as *open* when it shows a difference that is neither; each
+runtime is counted apart.
 
-``PYAJS_CONFORMANCE_DUMP=<folder>`` writes each scenario's two normalised runs there.
+``PYAJS_CONFORMANCE_DUMP=<folder>`` writes each scenario's two normalised runs there, one
+file per runtime.
 """
 
 import json
@@ -21,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conformance import harness
-from tests.conformance.harness import ABSENT, NEXT, PYAJS, RESULTS, Deliberate, Tab
+from tests.conformance.harness import ABSENT, NEXT, PYAJS, RESULTS, RUNTIMES, Deliberate, Tab
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -58,7 +63,7 @@ ALWAYS = [
 # Checked by the normaliser (harness._event) on every event: only each library's documented
 # shape is made neutral, so anything else shows up as a difference.
 NORMALISED = {"messageId": MESSAGE_ID, "library": LIBRARY, "_metadata": METADATA}
-MATCHED_ROWS = set()  # README rows the scenarios of this run have shown
+MATCHED_ROWS = {rt: set() for rt in RUNTIMES}  # runtime → README rows its scenarios showed
 
 SCENARIOS = []
 
@@ -68,7 +73,10 @@ class Scenario:
         self.name = fn.__name__
         self.fn = fn
         self.expected = list(expected)
-        self.open_reason = open_reason
+        if not isinstance(open_reason, dict):
+            open_reason = {rt: open_reason for rt in RUNTIMES} if open_reason else {}
+        assert set(open_reason) <= set(RUNTIMES), open_reason
+        self.open_reason = open_reason  # runtime → reason
         self.foreign = foreign or {}
 
     def __repr__(self):
@@ -78,8 +86,9 @@ class Scenario:
 def scenario(*expected, open_reason=None, foreign=None):
     """Register ``fn(tab)``; ``expected`` are the deliberate differences it must show;
     ``open_reason`` marks a difference not yet fixed nor deliberate (the test then
-    xfails, strictly); ``foreign`` maps a library to the off-origin URLs it is known to
-    try (the browser refuses them)."""
+    xfails, strictly): a reason for every runtime, or ``{runtime: reason}`` for some;
+    ``foreign`` maps a library to the off-origin URLs it is known to try (the browser
+    refuses them)."""
     def register(fn):
         SCENARIOS.append(Scenario(fn, expected, open_reason, foreign))
         return fn
@@ -715,37 +724,67 @@ def corrupted_stored_values(t):
 # ==========================================================================================
 # The runner
 # ==========================================================================================
-def play(browser, sc, lib, server):
+def play(browser, sc, lib, server, runtime):
+    """(normalised observations, whether pyajs ran in the tab)."""
     server.clear()
-    tab = Tab(lib, browser, server)
+    tab = Tab(lib, browser, server, runtime)
     try:
         sc.fn(tab)
     finally:
         tab.close()
     assert tab.foreign_requests() == sc.foreign.get(lib.name, []), (
-        "%s: requests to other origins" % lib)
-    assert tab.page_errors == [], "%s: uncaught page errors %s" % (lib, tab.page_errors)
-    return harness.normalise(tab.observations)
+        "%s: requests to other origins" % tab.describe())
+    assert tab.page_errors == [], "%s: uncaught page errors %s" % (
+        tab.describe(), tab.page_errors)
+    return harness.normalise(tab.observations), tab.loaded_pyajs
 
 
-@pytest.mark.parametrize("sc", SCENARIOS, ids=repr)
-def test_scenario(sc, conf_chromium, conf_server):
-    runs = {lib.name: conf_chromium.run(play, sc, lib, conf_server) for lib in (NEXT, PYAJS)}
+# scenario → analytics-next's run, when it does not depend on the runtime (it never loaded
+# pyajs): played once, compared with each runtime's
+NEXT_RUNS = {}
+
+
+def next_run(sc, runtime, chromium, server):
+    if sc.name in NEXT_RUNS:
+        return NEXT_RUNS[sc.name]
+    run, loaded_pyajs = chromium.run(play, sc, NEXT, server, runtime)
+    if not loaded_pyajs:
+        NEXT_RUNS[sc.name] = run
+    return run
+
+
+class OpenDifferenceError(AssertionError):
+    """A scenario marked open still shows an unexplained difference (its expected failure)."""
+
+
+def _case(sc, runtime):
+    marks = ()
+    if runtime in sc.open_reason:
+        # xfails only on the open difference itself (any other failure fails), and fails
+        # once the difference is gone (strict), so the mark is removed with the fix
+        marks = pytest.mark.xfail(reason=sc.open_reason[runtime], raises=OpenDifferenceError,
+                                  strict=True)
+    return pytest.param(sc, runtime, marks=marks, id="%s-%s" % (sc.name, runtime))
+
+
+@pytest.mark.parametrize("sc, runtime", [_case(sc, rt) for sc in SCENARIOS for rt in RUNTIMES])
+def test_scenario(sc, runtime, conf_chromium, conf_server):
+    runs = {"next": next_run(sc, runtime, conf_chromium, conf_server),
+            "pyajs": conf_chromium.run(play, sc, PYAJS, conf_server, runtime)[0]}
     if os.environ.get("PYAJS_CONFORMANCE_DUMP"):  # a folder: each run's observations
         out = Path(os.environ["PYAJS_CONFORMANCE_DUMP"])
         out.mkdir(parents=True, exist_ok=True)
-        (out / (sc.name + ".json")).write_text(json.dumps(runs, indent=1))
+        (out / ("%s-%s.json" % (sc.name, runtime))).write_text(json.dumps(runs, indent=1))
     diffs = harness.diff(runs["next"], runs["pyajs"])
     unexplained, unmatched, rows = harness.classify(diffs, sc.expected, ALWAYS)
     status = "open" if unexplained else (
         "deliberately different" if sc.expected else "identical")
-    RESULTS[sc.name] = status
-    MATCHED_ROWS.update(rows)
-    if sc.open_reason:
-        assert unexplained, "%s is marked open but shows no open difference" % sc.name
-        pytest.xfail(sc.open_reason)
+    RESULTS[sc.name, runtime] = status
+    MATCHED_ROWS[runtime].update(rows)
     report = "\n".join(["unexplained differences:"] + ["  %r" % d for d in unexplained] +
                        ["declared but not seen:"] + ["  %r" % e for e in unmatched])
+    if runtime in sc.open_reason and unexplained:
+        raise OpenDifferenceError("%s\n%s" % (sc.open_reason[runtime], report))
     assert not unexplained and not unmatched, report
 
 
@@ -775,9 +814,11 @@ def test_every_readme_difference_is_asserted_by_a_scenario():
     assert sorted(set(readme_rows()) - declared_rows()) == []
 
 
-def test_every_readme_difference_was_seen_in_this_run():
-    """Run after the scenarios (file order): each row showed up at least once."""
-    if set(RESULTS) != {sc.name for sc in SCENARIOS}:
-        pytest.skip("needs every scenario of the suite")
-    seen = MATCHED_ROWS | {NORMALISED[k].row for k in harness.NORMALISED_SEEN}
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_every_readme_difference_was_seen_in_this_run(runtime):
+    """Run after the scenarios (file order): each row showed up at least once on each
+    runtime."""
+    if not {(sc.name, runtime) for sc in SCENARIOS} <= set(RESULTS):
+        pytest.skip("needs every scenario of the suite on %s" % runtime)
+    seen = MATCHED_ROWS[runtime] | {NORMALISED[k].row for k in harness.NORMALISED_SEEN}
     assert sorted(set(readme_rows()) - seen) == []
