@@ -108,7 +108,6 @@ STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/", ("web",)),
 )
 PACKAGE_ZIP_PATH = "/pyajs/pyajs.zip"
-PACKAGE_JSON_PATH = "/pyajs/pyajs.json"
 # MicroPython's bundle: the package compiled to .mpy (bytecode: no compiling in the page)
 PACKAGE_MPK_PATH = "/pyajs/pyajs.mpk"
 # analytics-next as a test-only oracle, answered locally: its settings and its CDN script.
@@ -962,7 +961,6 @@ class PackageZip:
         self._data = b""
         self._etag = ""
         self._gzip = b""
-        self._bundle = (b"", "", b"")
         self._mpk = (b"", "", b"")
         self.compiled = False  # whether the MicroPython bundle holds bytecode
 
@@ -1002,12 +1000,6 @@ class PackageZip:
             if signature != self._signature:
                 buffer = io.BytesIO()
                 contents = {name: self._content(path) for name, path in sources}
-                bundle = json.dumps({name: data.decode("utf-8", "replace")
-                                     for name, data in contents.items()},
-                                    separators=(",", ":")).encode("utf-8")
-                self._bundle = (bundle,
-                                '"' + hashlib.sha256(bundle).hexdigest()[:32] + '"',
-                                gzip.compress(bundle, compresslevel=9, mtime=0))
                 raw = {name: path.read_bytes() for name, path in sources}
                 compiled = compile_mpy(raw, mpy_cross_binary())
                 self.compiled = compiled is not None
@@ -1026,14 +1018,6 @@ class PackageZip:
                 self._gzip = gzip.compress(self._data, compresslevel=9, mtime=0)
                 self._signature = signature
             return self._data, self._etag, self._gzip
-
-    def get_bundle(self) -> tuple[bytes, str, bytes] | None:
-        """The same sources as one JSON object {path: text} (for MicroPython booted without
-        PyScript, which has no unzip): (bytes, strong ETag, gzipped)."""
-        if self.get_all() is None:
-            return None
-        with self.lock:
-            return self._bundle
 
     def get_mpk(self) -> tuple[bytes, str, bytes] | None:
         """The package for MicroPython booted directly: each module compiled to .mpy by
@@ -1576,7 +1560,7 @@ class DevHandler(BaseHTTPRequestHandler):
         path = unquote(raw_path)
         if ORACLE_SCRIPT_PATH.match(path):  # Segment's snippet asks the CDN for this
             path = "/vendor/analytics-next/standalone.js"
-        if path in (PACKAGE_ZIP_PATH, PACKAGE_JSON_PATH, PACKAGE_MPK_PATH):
+        if path in (PACKAGE_ZIP_PATH, PACKAGE_MPK_PATH):
             self._serve_package_zip(path)
             return
         cache_control = "no-cache"
@@ -1613,8 +1597,7 @@ class DevHandler(BaseHTTPRequestHandler):
 
     def _serve_package_zip(self, path: str = PACKAGE_ZIP_PATH) -> None:
         package = self.server.package_zip
-        built = {PACKAGE_JSON_PATH: package.get_bundle, PACKAGE_MPK_PATH: package.get_mpk,
-                 PACKAGE_ZIP_PATH: package.get_all}[path]()
+        built = package.get_mpk() if path == PACKAGE_MPK_PATH else package.get_all()
         if built is None:
             self._send_text(404, f"404 not found: {self.path}\n")
             return
@@ -1627,8 +1610,7 @@ class DevHandler(BaseHTTPRequestHandler):
         if self._not_modified(headers["ETag"], None):
             self._send(304, headers=headers)
         else:
-            kind = {PACKAGE_JSON_PATH: "application/json; charset=utf-8",
-                    PACKAGE_MPK_PATH: "application/octet-stream"}.get(path, "application/zip")
+            kind = "application/octet-stream" if path == PACKAGE_MPK_PATH else "application/zip"
             self._send(200, gzipped if coding else data, kind, headers)
 
     def _serve_file(self, target: Path, cache_control: str = "no-cache") -> None:

@@ -287,12 +287,9 @@ function pyscriptConfig(type) {
 const MPY_WASM = RUNTIMES.mpy.replace(/\.mjs$/, ".wasm");
 const MPY_PACKAGE = "pyajs/pyajs.mpk";
 
-// MicroPython's heap starts small and grows in 1 MB+ steps as needed (it is split-heap).
-// A collection runs when a call from JavaScript returns after `GC_EVERY` bytes were
-// allocated: the runtime's default of 16 KB means one full collection per track() call
-// (most of its cost); 512 KB means one per few hundred events.
+// MicroPython's heap starts at 2 MB and grows as needed (the build splits its heap);
+// browser.py makes collections rarer than the runtime's default.
 const MPY_HEAP = 2 * 1024 * 1024;
-const GC_EVERY = 512 * 1024;
 
 // pyajs.mpk: a 4-byte little-endian header length, a JSON [[name, size], ...] header,
 // then the files back to back (serve.py's pack_files).
@@ -336,7 +333,7 @@ async function startMicroPython() {
     }
     mp.FS.writeFile(parts.join("/"), data);
   }
-  mp.runPython(`import gc, sys\ngc.threshold(${GC_EVERY})\nsys.path.insert(0, '/lib')\nimport pyajs`);
+  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
 }
 
 function start() {

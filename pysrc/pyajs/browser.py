@@ -10,6 +10,7 @@ truncates them to 32 bits, so times cross as text).
     analytics = start()   # done once, by ``import pyajs`` in the page
 """
 
+import gc
 import json
 import os
 import time
@@ -31,6 +32,7 @@ from .storage import build_storages, local_storage_works
 from .version import __version__
 
 _FN = "__pyajs_fn__"
+GC_EVERY = 512 * 1024
 _keep = []  # proxies handed to JavaScript for the page's lifetime
 
 
@@ -246,9 +248,13 @@ def start() -> Analytics:
     """Create the page's Analytics from the snippet's ``load()``; a moment later (the next
     task) it goes live (``_go_live``)."""
     helpers = js.window.__pyajs
-    if not hasattr(os, "urandom"):
+    if not hasattr(os, "urandom"):  # MicroPython
         ids.set_random_source(_crypto_source(helpers))
         ids.set_uuid_source(helpers.randomUuids)
+        # Its browser build collects the heap when a call from JavaScript returns after
+        # 16 KB were allocated: about once per track(), and most of its cost. Every 512 KB
+        # instead (the heap itself grows as needed).
+        gc.threshold(GC_EVERY)
     if helpers.installed is True:  # e.g. MicroPython booted directly, then a PyScript script
         raise ImportError("pyajs already runs on this page in another Python interpreter; for "
                           "page code to share it, load with {runtime: 'mpy', pyscript: true}")

@@ -20,7 +20,7 @@ the site's own entries.
 
 import json
 
-from .codec import dumps
+from .codec import SizedDumps, dumps
 
 PREFIX = "pyajs:q:"
 TAB_PREFIX = "pyajs:tab:"
@@ -63,6 +63,7 @@ class PersistedQueue:
         self.tab_prefix = TAB_PREFIX + write_key + ":"
         self.tab_id = tab_id
         self._tab_json = dumps(tab_id)
+        self._dumps = SizedDumps()
         self.clock = clock
         self.warn = warn
         self.max_events = max_events
@@ -88,8 +89,10 @@ class PersistedQueue:
 
     # -- storage --------------------------------------------------------------------------
     def _text(self, entry: Entry) -> str:
-        # "o" first: ownership checks compare a prefix instead of parsing the event.
-        return '{"o":%s,"a":%d,"e":%s}' % (self._tab_json, entry.attempts, entry.json)
+        # "o" first: ownership checks compare a prefix instead of parsing the event. A join
+        # allocates the text once (MicroPython's % grows it piece by piece).
+        return "".join(('{"o":', self._tab_json, ',"a":', str(entry.attempts), ',"e":',
+                        entry.json, "}"))
 
     def _store(self, entry: Entry) -> None:
         if self.shelf is None:
@@ -114,7 +117,7 @@ class PersistedQueue:
     def add(self, event: dict, defer: bool = False) -> Entry | None:
         """Queue ``event`` (written to storage now, or with ``defer`` at the next
         ``persist()``, before it is sent); None when it is over 32 KB."""
-        body = dumps(event)
+        body = self._dumps(event)
         size = len(body.encode("utf-8"))
         if size > MAX_EVENT_BYTES:
             self.warn("pyajs: %s %r is %d KB, over the 32 KB limit of one event; it was not "
