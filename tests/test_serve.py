@@ -522,16 +522,21 @@ def test_real_package_strips_cleanly() -> None:
     reason="node_modules not installed",
 )
 def test_loader_uses_the_installed_versioned_urls() -> None:
-    """web/pyajs.js and the bare benchmark page name the installed runtimes' versions."""
+    """web/pyajs.js, the snippet's preloads and the bare benchmark page name the installed
+    runtimes' versions, and the snippet preloads the package the loader fetches."""
     versions = {
         name: json.loads((REPO.joinpath(*parts) / "package.json").read_text())["version"]
         for name, parts in serve.VERSIONED_PACKAGES.items()
     }
-    for page in ("web/pyajs.js", "web/bench-bare.html"):
+    wanted = {"web/pyajs.js": {"pyodide", "pyscript", "micropython"},
+              "web/snippet.js": {"micropython"}, "web/bench-bare.html": {"pyodide", "pyscript"}}
+    for page, names in wanted.items():
         text = (REPO / page).read_text()
         found = dict(re.findall(r"vendor/([\w-]+)/(\d[^/]*)/", text))
-        assert {"pyodide", "pyscript"} <= set(found), (page, found)
+        assert names <= set(found), (page, found)
         assert found == {name: versions[name] for name in found}, (page, found, versions)
+    assert serve.PACKAGE_MPK_PATH.lstrip("/") in (REPO / "web/snippet.js").read_text()
+    assert serve.PACKAGE_MPK_PATH.lstrip("/") in (REPO / "web/pyajs.js").read_text()
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,6 +31,18 @@
     var key = analytics.methods[i];
     analytics[key] = analytics.factory(key);
   }
+  // MicroPython booted by pyajs.js: its runtime, wasm and the compiled package, fetched now,
+  // alongside pyajs.js, not after it (the names must match pyajs.js's).
+  var MPY = ["vendor/micropython/1.27.0/micropython.mjs", "vendor/micropython/1.27.0/micropython.wasm",
+    "pyajs/pyajs.mpk"];
+  function preload(href, module) {
+    var link = document.createElement("link");
+    link.rel = module ? "modulepreload" : "preload";
+    if (!module) link.as = "fetch";
+    link.crossOrigin = "anonymous";
+    link.href = href;
+    document.head.appendChild(link);
+  }
   analytics.load = function (writeKey, options) {
     var s = document.createElement("script");
     s.type = "module";
@@ -39,6 +51,10 @@
     first.parentNode.insertBefore(s, first);
     analytics._writeKey = writeKey;
     analytics._loadOptions = options;
+    var runtime = options && options.runtime;
+    if ((runtime === "mpy" || runtime === "micropython") && !options.pyscript) {
+      for (var i = 0; i < MPY.length; i++) preload(new URL(MPY[i], s.src).href, i === 0);
+    }
   };
   analytics.SNIPPET_VERSION = "pyajs-1";
 })();

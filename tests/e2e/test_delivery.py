@@ -5,7 +5,7 @@ right after track(), a full localStorage, and a soak under random faults."""
 import json
 import time
 
-from tests.e2e.conftest import to_ms
+from tests.e2e.conftest import WRITE_KEY, to_ms
 
 
 def queued_ids(page) -> list:
@@ -54,6 +54,27 @@ def test_offline_calls_arrive_after_going_online(page):
     events = page.server.wait_events(3)
     assert sorted(e.get("event") or e["type"] for e in events) == [
         "Offline 1", "Offline 2", "identify"]
+
+
+def test_offline_events_are_stored_whole_whatever_their_text(page):
+    """Events are written to localStorage in one joined text (a control character between
+    keys and values); an event whose key holds that character, or odd text, is stored too."""
+    page.open()
+    page.load()
+    page.pw.context.set_offline(True)
+    page.js("analytics.track('Odd \\u0001 \\u0000 é \"q\"', {s: '\\u0001\\n'}); "
+            "analytics.track('Key', {}, {messageId: 'mid\\u0001x'})")
+    page.pw.wait_for_function(
+        "Object.keys(localStorage).filter(k => k.startsWith('pyajs:q:')).length === 2")
+    stored = {k: json.loads(v) for k, v in page.storage().items() if k.startswith("pyajs:q:")}
+    by_event = {v["e"]["event"]: (k, v) for k, v in stored.items()}
+    key, entry = by_event["Odd \u0001 \u0000 é \"q\""]
+    assert entry["e"]["properties"] == {"s": "\u0001\n"}
+    assert key == "pyajs:q:" + WRITE_KEY + ":" + entry["e"]["messageId"]
+    assert by_event["Key"][0].endswith(":mid\u0001x")
+    page.pw.context.set_offline(False)
+    events = page.server.wait_events(2)
+    assert sorted(e["event"] for e in events) == ["Key", "Odd \u0001 \u0000 é \"q\""]
 
 
 def test_hanging_request_then_reload_same_message_id_arrives(page):
