@@ -74,6 +74,8 @@ LIBS = {"next": NEXT, "pyajs": PYAJS}
 # pyajs's runtimes, as analytics.load(key, {runtime}) names them: "py" (Pyodide, the
 # default) and "mpy" (MicroPython). Every scenario runs on each.
 RUNTIMES = ("py", "mpy")
+# where the page fetches each runtime from (serve.py's /vendor/ routes)
+RUNTIME_PATHS = {"py": "/vendor/pyodide/", "mpy": "/vendor/micropython/"}
 
 INIT_SCRIPT = """
   // Kept before the page runs, so a scenario that breaks localStorage can still be observed.
@@ -269,6 +271,12 @@ class Tab:
         if self.current is PYAJS:
             return "%s[%s]" % (self.current, self.runtime)
         return str(self.current)
+
+    def runtimes_fetched(self):
+        """The pyajs runtimes the page fetched (from the requests): ``{"mpy"}`` once pyajs
+        ran on MicroPython."""
+        return {rt for rt, path in RUNTIME_PATHS.items()
+                if any(u.startswith(self.origin + path) for u in self.requests)}
 
     def per_lib(self, **choices):
         """The value for the library under test: ``t.per_lib(next=…, pyajs=…)``."""

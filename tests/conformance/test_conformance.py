@@ -5,14 +5,13 @@ storage) and played for both libraries, each in a fresh browser context on
 ``http://shop.test:<port>``; pyajs once per runtime (``test_scenario[<name>-py]`` on Pyodide,
 ``[<name>-mpy]`` on MicroPython), each compared with the same analytics-next run (played
 once per scenario, or once per runtime when it also visits pyajs's page). The two runs'
-observations (cookies, localStorage, ``user()`` /
-``group()`` reads, received events; see ``harness``) must be identical, except for the
-differences the scenario declares, each of which is a row of the README's table "Where
-pyajs deliberately differs from Analytics.js"; the last three tests keep that table and the
-suite in step. A scenario counts as *identical* when only the encoding differences in
-``ALWAYS`` show (the values decode to the same ids), as *deliberately different* when it
-declares rows of the table, and as *open* when it shows a difference that is neither; each
-runtime is counted apart.
+observations (cookies, localStorage, ``user()`` / ``group()`` reads, received events; see
+``harness``) must be identical, except for the differences the scenario declares, each of
+which is a row of the README's table "Where pyajs deliberately differs from Analytics.js";
+the last three tests keep that table and the suite in step. A scenario counts as
+*identical* when only the encoding differences in ``ALWAYS`` show (the values decode to the
+same ids), as *deliberately different* when it declares rows of the table, and as *open*
+when it shows a difference that is neither; each runtime is counted apart.
 
 ``PYAJS_CONFORMANCE_DUMP=<folder>`` writes each scenario's two normalised runs there, one
 file per runtime.
@@ -736,6 +735,9 @@ def play(browser, sc, lib, server, runtime):
         "%s: requests to other origins" % tab.describe())
     assert tab.page_errors == [], "%s: uncaught page errors %s" % (
         tab.describe(), tab.page_errors)
+    if tab.loaded_pyajs:  # and it ran on the runtime asked for
+        assert tab.runtimes_fetched() == {runtime}, "%s's tab: pyajs fetched %s, not %r" % (
+            lib, sorted(tab.runtimes_fetched()), runtime)
     return harness.normalise(tab.observations), tab.loaded_pyajs
 
 
