@@ -105,6 +105,8 @@ const guard = (fn) => function (...args) {
   }
 };
 
+let environmentJson = null;
+
 const helpers = {
   ERR,
   installed: false, // true once one interpreter owns window.analytics
@@ -130,10 +132,15 @@ const helpers = {
     }
     return out;
   },
+  // Read once, early (see warmUp): the first Intl.DateTimeFormat of a page costs ~20 ms.
   environment() {
-    let timezone;
-    try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
-    return JSON.stringify({ userAgent: navigator.userAgent, locale: navigator.language, timezone });
+    if (environmentJson === null) {
+      let timezone;
+      try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
+      environmentJson = JSON.stringify({
+        userAgent: navigator.userAgent, locale: navigator.language, timezone });
+    }
+    return environmentJson;
   },
   cookie: guard(() => (cookieGiven = currentCookie())),
   setCookie: guard((text) => {
@@ -336,6 +343,17 @@ async function startMicroPython() {
   mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
 }
 
+// What the first calls from Python would otherwise wait for, done while the runtime is still
+// downloading (the main thread is idle then): Intl's time zone data, and the page's cookie
+// jar and localStorage, which the browser loads on first use.
+function warmUp() {
+  helpers.environment();
+  try {
+    void document.cookie;
+    void window.localStorage.length;
+  } catch (e) { /* unavailable: Python reports it */ }
+}
+
 function start() {
   window.__pyajs = helpers;
   const type = runtimeType();
@@ -343,7 +361,10 @@ function start() {
   const viaPyScript = (stub._loadOptions && stub._loadOptions.pyscript) ||
     document.querySelector("script[type='mpy'], mpy-config, mpy-script");
   if (type === "mpy" && !viaPyScript) {
-    return startMicroPython().catch((e) => console.error("pyajs: MicroPython failed to start", e));
+    const booting = startMicroPython().catch(
+      (e) => console.error("pyajs: MicroPython failed to start", e));
+    warmUp();
+    return booting;
   }
   const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
@@ -355,7 +376,9 @@ function start() {
       `"files": {"${abs("pyajs/pyajs.zip")}": "./*"} to it so pyajs can load`);
   }
   (document.body || document.head).appendChild(boot);
-  return import(abs("vendor/pyscript/0.7.31/core.js")); // versioned: cached immutable
+  const booting = import(abs("vendor/pyscript/0.7.31/core.js")); // versioned: cached immutable
+  warmUp();
+  return booting;
 }
 
 start();
