@@ -425,3 +425,58 @@ def test_reload_a_second_page_adopts_the_unacknowledged_events():
     for e in adopted:
         qb.ack(e)
     assert queue_keys(shelf) == []
+
+
+class BatchShelf(MemoryLocalStorage):
+    """A shelf that takes many writes and removals per call, as the browser's does."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+        self.fail_remove_many = False
+
+    def put_wrapped(self, head, tail, pairs):
+        self.calls.append(("put_wrapped", len(pairs)))
+        for key, value in pairs:
+            self.setItem(key, head + value + tail)
+
+    def put_many(self, pairs):
+        self.calls.append(("put_many", len(pairs)))
+        for key, value in pairs:
+            self.setItem(key, value)
+
+    def remove_many(self, keys):
+        self.calls.append(("remove_many", len(keys)))
+        if self.fail_remove_many:
+            raise RuntimeError("SecurityError")
+        for key in keys:
+            self.removeItem(key)
+
+
+def test_persist_writes_new_events_wrapped_in_one_call_and_retries_whole():
+    q, shelf, _ = make(BatchShelf())
+    entries = [q.add(event(n), defer=True) for n in range(3)]
+    q.persist()
+    assert shelf.calls == [("put_wrapped", 3)]
+    assert {k: v for k, v in shelf.data.items() if k.startswith(Q)} == {
+        Q + "m%d" % n: stored("t1", 0, event(n)) for n in range(3)}
+    assert all(e.persisted for e in entries)
+    # an entry with attempts (adopted from an earlier page) goes as whole texts
+    entries[0].attempts = 2
+    q._staged = [entries[0]]
+    q.persist()
+    assert shelf.calls[-1] == ("put_many", 1)
+    assert shelf.data[Q + "m0"] == stored("t1", 2, event(0))
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_ack_many_removes_a_batch_in_one_call_or_one_by_one(fail):
+    q, shelf, _ = make(BatchShelf())
+    entries = [q.add(event(n)) for n in range(4)]
+    shelf.fail_remove_many = fail
+    q.ack_many(entries[:3])
+    assert shelf.calls == [("remove_many", 3)]
+    assert [k for k in shelf.data if k.startswith(Q)] == [Q + "m3"]
+    assert len(q) == 1 and q.bytes == entries[3].size
+    q.ack_many(entries[3:])  # a single entry: a plain removeItem
+    assert shelf.calls == [("remove_many", 3)] and len(q) == 0

@@ -157,10 +157,17 @@ const helpers = {
     for (const [key, value] of JSON.parse(pairsJson)) localStorage.setItem(key, value);
     return null;
   }),
-  // key U+0001 value U+0001 key U+0001 value ... (see BrowserLocalStorage.put_many)
-  putJoined: guard((text) => {
+  // key U+0001 value U+0001 key U+0001 value ...: each value stored as head + value + tail
+  // (see BrowserLocalStorage.put_wrapped)
+  putJoined: guard((text, head, tail) => {
     const parts = text.split("\u0001");
-    for (let i = 0; i + 1 < parts.length; i += 2) localStorage.setItem(parts[i], parts[i + 1]);
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      localStorage.setItem(parts[i], head + parts[i + 1] + tail);
+    }
+    return null;
+  }),
+  removeJoined: guard((text) => {
+    for (const key of text.split("\u0001")) localStorage.removeItem(key);
     return null;
   }),
   // done(id, status, retryAfter, error) is called exactly once per request. The body is

@@ -115,12 +115,33 @@ class BrowserLocalStorage:
         which ends a MicroPython string on its way to JavaScript): serialising a thousand
         queued events once more as a JSON list costs MicroPython seconds (its strings grow
         16 bytes at a time), a join costs one allocation."""
+        self.put_wrapped("", "", pairs)
+
+    def put_wrapped(self, head: str, tail: str, pairs: list) -> None:
+        """``setItem(key, head + value + tail)`` for each pair, in one crossing (the texts
+        are put together in JavaScript)."""
         flat = [text for pair in pairs for text in pair]
-        joined = "\x01".join(flat)
-        if joined.count("\x01") != len(flat) - 1:  # the separator inside a key or value
-            _checked(self.helpers.putMany(dumps(pairs)), self.err)
+        joined = _join(flat)
+        if joined is None:
+            _checked(self.helpers.putMany(dumps([(k, head + v + tail) for k, v in pairs])),
+                     self.err)
         else:
-            _checked(self.helpers.putJoined(joined), self.err)
+            _checked(self.helpers.putJoined(joined, head, tail), self.err)
+
+    def remove_many(self, keys: list) -> None:
+        """``removeItem`` for each key, in one crossing."""
+        joined = _join(keys)
+        if joined is None:
+            for key in keys:
+                self.removeItem(key)
+        else:
+            _checked(self.helpers.removeJoined(joined), self.err)
+
+
+def _join(texts: list):
+    """``texts`` joined by U+0001 for the loader to split, or None when one holds it."""
+    joined = "\x01".join(texts)
+    return joined if joined.count("\x01") == len(texts) - 1 else None
 
 
 class BrowserPlatform:

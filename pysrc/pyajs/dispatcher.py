@@ -240,8 +240,8 @@ class Dispatcher:
         # an event sent twice (page exit) may be settled already by the other request
         entries = [e for e in entries if self.queue.entries.get(e.id) is e]
         if 200 <= status < 400:
+            self.queue.ack_many(entries)
             for e in entries:
-                self.queue.ack(e)
                 self.on_final(e, True, status, None)
         elif is_retryable(status):
             wait = retry_after_ms(retry_after) if status == 429 else None

@@ -91,8 +91,10 @@ class PersistedQueue:
     def _text(self, entry: Entry) -> str:
         # "o" first: ownership checks compare a prefix instead of parsing the event. A join
         # allocates the text once (MicroPython's % grows it piece by piece).
-        return "".join(('{"o":', self._tab_json, ',"a":', str(entry.attempts), ',"e":',
-                        entry.json, "}"))
+        return "".join((self._text_head(entry.attempts), entry.json, "}"))
+
+    def _text_head(self, attempts: int) -> str:
+        return '{"o":%s,"a":%d,"e":' % (self._tab_json, attempts)
 
     def _store(self, entry: Entry) -> None:
         if self.shelf is None:
@@ -141,10 +143,17 @@ class PersistedQueue:
         staged = [e for e in staged if self.entries.get(e.id) is e]
         if not staged or self.shelf is None:
             return
+        put_wrapped = getattr(self.shelf, "put_wrapped", None)
         put_many = getattr(self.shelf, "put_many", None)
-        if put_many is not None:
+        if put_wrapped is not None or put_many is not None:
             try:
-                put_many([(self.prefix + e.id, self._text(e)) for e in staged])
+                if put_wrapped is not None and all(e.attempts == 0 for e in staged):
+                    # new events: each stored text is the same head, the event, "}" (the
+                    # shelf puts them together: no second big string per event here)
+                    put_wrapped(self._text_head(0), "}",
+                                [(self.prefix + e.id, e.json) for e in staged])
+                else:
+                    put_many([(self.prefix + e.id, self._text(e)) for e in staged])
                 for e in staged:
                     e.persisted = True
                 return
@@ -183,6 +192,24 @@ class PersistedQueue:
         self._unstore(entry.id)
 
     ack = remove
+
+    def ack_many(self, entries: list) -> None:
+        """``ack`` each of ``entries``, removing them from storage in one call where the
+        shelf can (a batch's events are acknowledged together)."""
+        remove_many = getattr(self.shelf, "remove_many", None)
+        if remove_many is None or len(entries) < 2:
+            for entry in entries:
+                self.remove(entry)
+            return
+        for entry in entries:
+            if self.entries.pop(entry.id, None) is not None:
+                self.order.remove(entry.id)
+                self.bytes -= entry.size
+        try:
+            remove_many([self.prefix + e.id for e in entries])
+        except Exception:
+            for entry in entries:
+                self._unstore(entry.id)
 
     def save_attempts(self, entry: Entry) -> None:
         """Record a failed try, so a reload goes on counting from there (not over the claim
