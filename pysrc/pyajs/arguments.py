@@ -67,6 +67,11 @@ def _pad(args, n):
 def resolve_track(args) -> tuple:
     """(event, properties, options, callback, ignored) for ``track(event|{event, properties},
     properties?, options?, callback?)``."""
+    n = len(args)
+    if 0 < n < 3 and isinstance(args[0], str) and args[0]:  # the usual track(name, {props})
+        props = args[1] if n == 2 else None
+        if props is None or type(props) is dict:
+            return args[0], {} if props is None else props, {}, None, []
     raw = list(args)
     first, props, opts, _ = _pad(raw, 4)
     ignored = []

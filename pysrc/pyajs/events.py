@@ -40,6 +40,8 @@ class EventFactory:
         self.env = env  # library, userAgent, locale, timezone (fixed for the page's life)
         self.integrations = bool_integrations(integrations or {})
         self.clock = clock
+        self._env_items = [(k, env[k]) for k in ("userAgent", "locale", "timezone")
+                           if env.get(k) is not None]
 
     def build(self, event_type: str, fields: dict, options: dict, snapshot: dict,
               user_id, anonymous_id: str, at_ms: int | None = None) -> dict:
@@ -47,9 +49,8 @@ class EventFactory:
         at = self.clock() if at_ms is None else at_ms
         page = page_context(snapshot)
         context = {"library": dict(self.env["library"]), "page": page}
-        for key in ("userAgent", "locale", "timezone"):
-            if self.env.get(key) is not None:
-                context[key] = self.env[key]
+        for key, value in self._env_items:
+            context[key] = value
         utm = campaign(page["search"])
         if utm is not None:  # {} for a query string without utm_ (as Analytics.js)
             context["campaign"] = utm
@@ -85,14 +86,11 @@ class EventFactory:
                             context[ck] = cv
             else:
                 context[key] = value
-        event = {"type": event_type}
+        # one literal: MicroPython sizes the dict once instead of growing it key by key
+        event = {"type": event_type, "userId": user_id, "anonymousId": anonymous_id,
+                 "context": context, "integrations": integrations,
+                 "timestamp": iso_utc(at), "messageId": message_id(at)}
         event.update(fields)
-        event["userId"] = user_id
-        event["anonymousId"] = anonymous_id
-        event["context"] = context
-        event["integrations"] = integrations
-        event["timestamp"] = iso_utc(at)
-        event["messageId"] = message_id(at)
         for key, value in top.items():
             if key == "timestamp" and isinstance(value, (int, float)):
                 value = iso_utc(int(value))
