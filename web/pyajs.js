@@ -287,10 +287,14 @@ function runtimeType() {
   return type;
 }
 
+// The package for each runtime under PyScript: Python sources for Pyodide, MicroPython
+// bytecode (compiled by serve.py) for MicroPython.
+const PACKAGES = { py: "pyajs/pyajs.zip", mpy: "pyajs/pyajs-mpy.zip" };
+
 function pyscriptConfig(type) {
   return JSON.stringify({
     interpreter: abs(RUNTIMES[type]),
-    files: { [abs("pyajs/pyajs.zip")]: "./*" },
+    files: { [abs(PACKAGES[type])]: "./*" },
   });
 }
 
@@ -378,9 +382,9 @@ function start() {
   boot.type = type;
   boot.textContent = "import pyajs";
   if (!own) boot.setAttribute("config", pyscriptConfig(type));
-  else if (!/pyajs\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
+  else if (!/pyajs(-mpy)?\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
     console.warn("pyajs: this page has its own PyScript config; add " +
-      `"files": {"${abs("pyajs/pyajs.zip")}": "./*"} to it so pyajs can load`);
+      `"files": {"${abs(PACKAGES[type])}": "./*"} to it so pyajs can load`);
   }
   (document.body || document.head).appendChild(boot);
   const booting = import(abs("vendor/pyscript/0.7.31/core.js")); // versioned: cached immutable

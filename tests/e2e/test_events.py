@@ -197,8 +197,13 @@ def test_bad_calls_warn_and_the_others_go_on(page):
 
 
 def test_python_api_from_a_py_script(page):
+    packages = []
+    page.pw.on("request", lambda r: packages.append(r.url.rsplit("/", 1)[-1])
+               if "/pyajs/pyajs" in r.url else None)
     page.open("/e2e-python.html?runtime=" + page.runtime)
     page.pw.wait_for_function("window.pyDone === true", timeout=60_000)
+    # PyScript unpacks the runtime's package: sources for Pyodide, bytecode for MicroPython
+    assert packages == [{"py": "pyajs.zip", "mpy": "pyajs-mpy.zip"}[page.runtime]]
     events = page.server.wait_events(3)
     assert sorted(e.get("event") or e["type"] for e in events) == [
         "After Errors", "From Python", "identify"]
