@@ -351,12 +351,7 @@ async function startMicroPython() {
     }
     mp.FS.writeFile(parts.join("/"), data);
   }
-  // Two tasks, so that neither blocks the page for long: the import (window.__pyajs is not
-  // set yet, so importing does not start pyajs), then the start.
-  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs.browser");
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  window.__pyajs = helpers;
-  mp.runPython("import pyajs\npyajs._boot()");
+  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
 }
 
 // What the first calls from Python would otherwise wait for, done while the runtime is still
@@ -371,17 +366,17 @@ function warmUp() {
 }
 
 function start() {
+  window.__pyajs = helpers;
   const type = runtimeType();
   const stub = window.analytics || {};
   const viaPyScript = (stub._loadOptions && stub._loadOptions.pyscript) ||
     document.querySelector("script[type='mpy'], mpy-config, mpy-script");
-  if (type === "mpy" && !viaPyScript) { // sets window.__pyajs once the package is imported
+  if (type === "mpy" && !viaPyScript) {
     const booting = startMicroPython().catch(
       (e) => console.error("pyajs: MicroPython failed to start", e));
     warmUp();
     return booting;
   }
-  window.__pyajs = helpers; // `import pyajs` in PyScript's interpreter starts it
   const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
   boot.type = type;

@@ -16,20 +16,6 @@ from .version import __version__
 __all__ = ["Analytics", "analytics", "__version__"]
 
 analytics = None
-
-
-def _boot():
-    """Start pyajs in this page, once. Under PyScript ``import pyajs`` does it; MicroPython
-    booted by the loader imports the package in one task and calls this in the next, so
-    neither task blocks the page for long."""
-    global analytics
-    if analytics is None:
-        from .browser import start
-
-        analytics = start()
-    return analytics
-
-
 if sys.platform in ("emscripten", "webassembly"):  # Pyodide, MicroPython
     import js
 
@@ -39,4 +25,6 @@ if sys.platform in ("emscripten", "webassembly"):  # Pyodide, MicroPython
     except AttributeError:
         _helpers = None
     if _helpers is not None and str(_helpers) != "undefined":
-        _boot()
+        from .browser import start as _start
+
+        analytics = _start()
