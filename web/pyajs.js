@@ -111,12 +111,6 @@ const helpers = {
   ERR,
   installed: false, // true once one interpreter owns window.analytics
   snapshot: () => JSON.stringify(snapshot()),
-  randomHex(n) {
-    const bytes = crypto.getRandomValues(new Uint8Array(n));
-    let hex = "";
-    for (const b of bytes) hex += (b < 16 ? "0" : "") + b.toString(16);
-    return hex;
-  },
   // n version 4 UUIDs back to back (36 characters each), from the cryptographic source
   // (crypto.randomUUID exists only in secure contexts)
   randomUuids(n) {

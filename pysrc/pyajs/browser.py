@@ -14,7 +14,6 @@ import gc
 import json
 import os
 import time
-from binascii import unhexlify
 
 import js
 
@@ -259,18 +258,11 @@ def _snapshot(snap):
     return snap
 
 
-def _crypto_source(helpers):
-    """Random bytes from ``crypto.getRandomValues``, crossing as one hex string (copying a
-    typed array into MicroPython goes element by element)."""
-    return lambda n: unhexlify(helpers.randomHex(n))
-
-
 def start() -> Analytics:
     """Create the page's Analytics from the snippet's ``load()``; a moment later (the next
     task) it goes live (``_go_live``)."""
     helpers = js.window.__pyajs
-    if not hasattr(os, "urandom"):  # MicroPython
-        ids.set_random_source(_crypto_source(helpers))
+    if not hasattr(os, "urandom"):  # MicroPython: ids from crypto.getRandomValues in JS
         ids.set_uuid_source(helpers.randomUuids)
         # Its browser build collects the heap when a call from JavaScript returns after
         # 16 KB were allocated: about once per track(), and most of its cost. Every 2 MB

@@ -42,6 +42,13 @@ except TypeError:
     dumps = _dumps_plain
 
 
+try:
+    io.StringIO(16)  # MicroPython: an empty buffer of that size
+    _SIZED_STRINGIO = True
+except TypeError:  # CPython: StringIO takes only text
+    _SIZED_STRINGIO = False
+
+
 class SizedDumps:
     """``dumps`` for values of about the same size, such as events. MicroPython builds JSON
     text in a buffer that grows 16 bytes at a time, and each step may copy it to a new
@@ -53,10 +60,9 @@ class SizedDumps:
         self.hint = hint
 
     def __call__(self, value) -> str:
-        try:
-            buf = io.StringIO(self.hint)
-        except TypeError:  # CPython: StringIO takes no size
+        if not _SIZED_STRINGIO:
             return dumps(value)
+        buf = io.StringIO(self.hint)
         json.dump(value, buf, separators=(",", ":"))
         text = buf.getvalue()
         self.hint = len(text) + 128

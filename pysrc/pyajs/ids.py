@@ -2,7 +2,9 @@
 
 No ``uuid`` module (MicroPython lacks it): 16 random bytes get the version and variant bits
 set by hand. Under Pyodide ``os.urandom`` reads the browser's ``crypto.getRandomValues``;
-``set_random_source`` lets another runtime plug in its own cryptographic source.
+``set_random_source`` lets another runtime plug in its own cryptographic source, and
+``set_uuid_source`` one that makes whole UUIDs (MicroPython's binding: the browser's, in
+JavaScript).
 
     >>> len(uuid4())
     36

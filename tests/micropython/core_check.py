@@ -118,8 +118,24 @@ def c_batching():
         "B0", "B1", "B2"]
 
 
+def c_sized_dumps_and_clock():
+    from pyajs.clock import iso_utc
+    from pyajs.codec import SizedDumps, dumps
+
+    sized = SizedDumps(hint=32)  # smaller than the values: the buffer has to grow
+    for value in ({}, {"a": "é \u2603", "n": [1, 2.5, None, True]}, {"k": "x" * 3000}):
+        assert sized(value) == dumps(value), sized(value)[:80]
+        assert json.loads(sized(value)) == value
+    assert sized.hint > 3000  # sized from the last text
+    day = 86400000
+    for ms in (1764633599999, 1764633600000, 1764633599999 - 40 * day, 0):
+        assert iso_utc(ms) in ("2025-12-01T23:59:59.999Z", "2025-12-02T00:00:00.000Z",
+                               "2025-10-22T23:59:59.999Z", "1970-01-01T00:00:00.000Z"), ms
+
+
 for name, fn in (("identity", c_identity), ("cookie wins", c_cookie_wins),
                  ("events", c_events), ("storage failures", c_storage_failures),
-                 ("retries and queue", c_retries_and_queue), ("batching", c_batching)):
+                 ("retries and queue", c_retries_and_queue), ("batching", c_batching),
+                 ("sized dumps and clock", c_sized_dumps_and_clock)):
     check(name, fn)
 print("micropython: %d passed, %d failed" % (results.count(True), results.count(False)))
