@@ -4,7 +4,9 @@ Ready after navigation (cold: a new context; warm: a reload), main-thread micros
 track() from JS, and the time to hand 1,000 events to fetch (stubbed), with the standard
 and the batching strategy; medians of --runs contexts, the pages interleaved so drift hits
 them alike. References: a bare PyScript page booting MicroPython, and analytics-next 1.84.3
-on the same page shape. The last line of output is one JSON object with every figure.
+on the same page shape; and the floor for pyajs on MicroPython: the runtime booted the way
+pyajs.js boots it, running one line. The last line of output is one JSON object with every
+figure.
 
     python bench/runtimes.py --runs 5
 """
@@ -26,6 +28,7 @@ PAGES = {
     "pyajs_mpy": "/bench/pyajs-mpy.html",
     "pyajs_py": "/bench/pyajs.html",
     "bare_pyscript_mpy": "/bench/bare-mpy.html",
+    "bare_mpy": "/bench/bare-mpy-direct.html",
     "analytics_next": "/bench/ajs.html",
 }
 LIBRARIES = ("pyajs_mpy", "pyajs_py", "analytics_next")
@@ -109,10 +112,12 @@ def main() -> None:
             "%s (%s)" % (key.replace("_us", "").replace("_ms", ""), unit), mpy, py, nxt,
             mpy / nxt, py / nxt, "<= %gx" % target if target else "-",
             ("yes" if mpy / nxt <= target else "no") if target else "-"))
-    for key in ("cold", "warm"):
-        print("%-20s %10.3f   (bare PyScript + MicroPython, one line; ratio %.2fx)" % (
-            "ready %s ref (s)" % key, fig["bare_pyscript_mpy_%s" % key],
-            fig["bare_pyscript_mpy_%s" % key] / fig["analytics_next_%s" % key]))
+    for ref, what in (("bare_pyscript_mpy", "bare PyScript + MicroPython, one line"),
+                      ("bare_mpy", "MicroPython without PyScript, one line: the floor")):
+        for key in ("cold", "warm"):
+            print("%-20s %10.3f   (%s; ratio %.2fx)" % (
+                "ready %s ref (s)" % key, fig["%s_%s" % (ref, key)], what,
+                fig["%s_%s" % (ref, key)] / fig["analytics_next_%s" % key]))
     print(json.dumps(fig))
 
 
