@@ -9,6 +9,7 @@ pyajs.js boots it, running one line. The last line of output is one JSON object 
 figure.
 
     python bench/runtimes.py --runs 5
+    python bench/runtimes.py --smoke     # one run, 40 events (CI: tests/test_bench_smoke.py)
 """
 
 import argparse
@@ -83,7 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true",
+                        help="one run of 40 events: only checks that the command works")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs, args.events = 1, 40
     proc, base = start_server()
     samples = {name: [] for name in PAGES}
     try:

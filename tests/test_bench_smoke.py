@@ -76,3 +76,37 @@ def test_speed_smoke_prints_every_figure_as_json() -> None:
     assert figures["posts_batching_pyajs"] < figures["events"]  # batching did batch
     # The table is printed above the JSON line.
     assert any(line.startswith("figure") for line in lines)
+
+
+RUNTIME_FIGURES = ("cold", "warm", "enqueue_us", "drain_ms", "drain_batching_ms")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / "@micropython").is_dir(),
+    reason="node_modules not installed (scripts/setup.sh)",
+)
+@pytest.mark.skipif(
+    chromium_path() is None and not playwright_has_own_browser(),
+    reason="no Chromium (scripts/setup.sh --browser)",
+)
+def test_runtimes_smoke_prints_both_runtimes_and_their_ratios() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "runtimes.py"), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    figures = json.loads(lines[-1])
+    for lib in ("pyajs_mpy", "pyajs_py", "analytics_next"):
+        for key in RUNTIME_FIGURES:
+            value = figures["%s_%s" % (lib, key)]
+            assert isinstance(value, (int, float)) and value > 0, (lib, key, value)
+    for ref in ("bare_pyscript_mpy", "bare_mpy"):
+        assert figures[ref + "_cold"] > 0 and figures[ref + "_warm"] > 0
+    for key in RUNTIME_FIGURES:
+        for runtime in ("mpy", "py"):
+            ratio = figures["ratio_%s_%s" % (key, runtime)]
+            expected = figures["pyajs_%s_%s" % (runtime, key)] / figures["analytics_next_" + key]
+            assert ratio == pytest.approx(expected, rel=0.01, abs=0.001), (key, runtime)
+    assert any(line.startswith("figure") for line in lines)
