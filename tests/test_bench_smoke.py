@@ -46,23 +46,32 @@ TARGET_KEYS = {
 }
 
 
-@pytest.mark.e2e
-@pytest.mark.skipif(
-    not (ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file(),
-    reason="node_modules not installed (scripts/setup.sh)",
-)
-@pytest.mark.skipif(
-    chromium_path() is None and not playwright_has_own_browser(),
-    reason="no Chromium (scripts/setup.sh --browser)",
-)
-def test_speed_smoke_prints_every_figure_as_json() -> None:
+needs_runtimes_and_browser = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not (ROOT / "node_modules" / "pyodide" / "pyodide.asm.wasm").is_file()
+        or not (ROOT / "node_modules" / "@micropython").is_dir(),
+        reason="node_modules not installed (scripts/setup.sh)"),
+    pytest.mark.skipif(chromium_path() is None and not playwright_has_own_browser(),
+                       reason="no Chromium (scripts/setup.sh --browser)"),
+]
+
+pytestmark = needs_runtimes_and_browser
+
+
+def smoke(script: str) -> tuple[list, dict]:
+    """Run ``bench/<script> --smoke``: its output lines and its last line's JSON."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "speed.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
         cwd=ROOT, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
-    figures = json.loads(lines[-1])
+    return lines, json.loads(lines[-1])
+
+
+def test_speed_smoke_prints_every_figure_as_json() -> None:
+    lines, figures = smoke("speed.py")
     assert KEYS <= set(figures), sorted(KEYS - set(figures))
     assert set(figures["targets_met"]) == TARGET_KEYS
     assert figures["runs"] == 1
@@ -81,23 +90,8 @@ def test_speed_smoke_prints_every_figure_as_json() -> None:
 RUNTIME_FIGURES = ("cold", "warm", "enqueue_us", "drain_ms", "drain_batching_ms")
 
 
-@pytest.mark.e2e
-@pytest.mark.skipif(
-    not (ROOT / "node_modules" / "@micropython").is_dir(),
-    reason="node_modules not installed (scripts/setup.sh)",
-)
-@pytest.mark.skipif(
-    chromium_path() is None and not playwright_has_own_browser(),
-    reason="no Chromium (scripts/setup.sh --browser)",
-)
 def test_runtimes_smoke_prints_both_runtimes_and_their_ratios() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "runtimes.py"), "--smoke"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    figures = json.loads(lines[-1])
+    lines, figures = smoke("runtimes.py")
     for lib in ("pyajs_mpy", "pyajs_py", "analytics_next"):
         for key in RUNTIME_FIGURES:
             value = figures["%s_%s" % (lib, key)]
