@@ -258,7 +258,7 @@ class Dispatcher:
                     reason = "gave up after %d attempts (%s)" % (
                         e.attempts, error or "HTTP %d" % status)
                     self.warn("pyajs: %s %r was not delivered: %s" % (
-                        e.event.get("type"), e.id, reason))
+                        e.type, e.id, reason))
                     self.on_final(e, False, status, reason)
                     continue
                 e.due = now + backoff_ms(e.attempts, self.base_ms, self.max_ms, self.jitter)
@@ -268,7 +268,7 @@ class Dispatcher:
             for e in entries:
                 self.queue.remove(e)
                 reason = "the collector refused it: HTTP %d" % status
-                self.warn("pyajs: %s %r was dropped: %s" % (e.event.get("type"), e.id, reason))
+                self.warn("pyajs: %s %r was dropped: %s" % (e.type, e.id, reason))
                 self.on_final(e, False, status, reason)
         self.flush()
 

@@ -178,7 +178,7 @@ class PersistedQueue:
     def _drop_oldest(self) -> None:
         oldest = self.entries[self.order[0]]
         self.warn("pyajs: the event queue is full (%d events, %d KB); dropped the oldest, %s "
-                  "%r" % (len(self.order), self.bytes // 1024, oldest.event.get("type"),
+                  "%r" % (len(self.order), self.bytes // 1024, oldest.type,
                           oldest.id))
         self.remove(oldest)
         if self.on_drop is not None:
@@ -186,10 +186,13 @@ class PersistedQueue:
 
     def remove(self, entry: Entry) -> None:
         """Forget ``entry`` here and in storage (acknowledged, or given up)."""
+        self._forget(entry)
+        self._unstore(entry.id)
+
+    def _forget(self, entry: Entry) -> None:
         if self.entries.pop(entry.id, None) is not None:
             self.order.remove(entry.id)
             self.bytes -= entry.size
-        self._unstore(entry.id)
 
     ack = remove
 
@@ -202,9 +205,7 @@ class PersistedQueue:
                 self.remove(entry)
             return
         for entry in entries:
-            if self.entries.pop(entry.id, None) is not None:
-                self.order.remove(entry.id)
-                self.bytes -= entry.size
+            self._forget(entry)
         try:
             remove_many([self.prefix + e.id for e in entries])
         except Exception:
