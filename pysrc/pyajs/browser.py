@@ -109,16 +109,15 @@ class BrowserLocalStorage:
         return json.loads(_checked(self.helpers.lsKeys(), self.err))
 
     def put_many(self, pairs: list) -> None:
-        """Many ``setItem`` calls in one crossing into JavaScript. Keys and values go as one
-        text joined by U+0001, a control character JSON text never holds raw (and not NUL,
-        which ends a MicroPython string on its way to JavaScript): serialising a thousand
-        queued events once more as a JSON list costs MicroPython seconds (its strings grow
-        16 bytes at a time), a join costs one allocation."""
+        """Many ``setItem`` calls in one crossing into JavaScript."""
         self.put_wrapped("", "", pairs)
 
     def put_wrapped(self, head: str, tail: str, pairs: list) -> None:
-        """``setItem(key, head + value + tail)`` for each pair, in one crossing (the texts
-        are put together in JavaScript)."""
+        """``setItem(key, head + value + tail)`` for each pair, in one crossing; the texts
+        are put together in JavaScript. Keys and values go as one text joined by U+0001
+        (see ``_join``): serialising a thousand queued events once more as a JSON list costs
+        MicroPython seconds (its strings grow 16 bytes at a time), a join costs one
+        allocation."""
         flat = [text for pair in pairs for text in pair]
         joined = _join(flat)
         if joined is None:
@@ -138,7 +137,9 @@ class BrowserLocalStorage:
 
 
 def _join(texts: list):
-    """``texts`` joined by U+0001 for the loader to split, or None when one holds it."""
+    """``texts`` joined by U+0001 for the loader to split, or None when one holds it. A
+    control character JSON text never holds raw; not NUL, which ends a MicroPython string
+    on its way to JavaScript."""
     joined = "\x01".join(texts)
     return joined if joined.count("\x01") == len(texts) - 1 else None
 

@@ -33,14 +33,17 @@ def _civil(days: int) -> tuple:
     return (y + 1 if m <= 2 else y), m, d
 
 
-def _split(ms: int) -> tuple:
-    ms = int(ms)
-    days, rest = divmod(ms, _DAY_MS)
-    y, mo, d = _civil(days)
+def _time_of_day(rest: int) -> tuple:
+    """(hours, minutes, seconds, milliseconds) of milliseconds since midnight."""
     secs, milli = divmod(rest, 1000)
     hh, secs = divmod(secs, 3600)
     mm, ss = divmod(secs, 60)
-    return days, y, mo, d, hh, mm, ss, milli
+    return hh, mm, ss, milli
+
+
+def _split(ms: int) -> tuple:
+    days, rest = divmod(int(ms), _DAY_MS)
+    return (days,) + _civil(days) + _time_of_day(rest)
 
 
 _date = [None, ""]  # the last day iso_utc wrote: [days since the epoch, "YYYY-MM-DDT"]
@@ -56,10 +59,7 @@ def iso_utc(ms: int) -> str:
     if days != _date[0]:
         y, mo, d = _civil(days)
         _date[0], _date[1] = days, "%04d-%02d-%02dT" % (y, mo, d)
-    secs, milli = divmod(rest, 1000)
-    hh, secs = divmod(secs, 3600)
-    mm, ss = divmod(secs, 60)
-    return "%s%02d:%02d:%02d.%03dZ" % (_date[1], hh, mm, ss, milli)
+    return "%s%02d:%02d:%02d.%03dZ" % ((_date[1],) + _time_of_day(rest))
 
 
 def http_date(ms: int) -> str:
