@@ -92,6 +92,18 @@ def test_write_key_required():
         Analytics("", FakePlatform())
 
 
+def test_the_browser_environment_is_read_at_the_first_event_not_at_start():
+    p = FakePlatform(environment={"userAgent": "UA/2", "locale": "fr-FR", "timezone": "Asia/Tokyo"})
+    reads = []
+    p.environment = lambda: reads.append(1) or dict(p._environment)
+    a = Analytics("WK", p)
+    assert reads == []  # naming the time zone costs a browser tens of ms: not before ready
+    a.track("One")
+    a.track("Two")
+    assert reads == [1]
+    assert [r.body["context"]["timezone"] for r in p.requests] == ["Asia/Tokyo"] * 2
+
+
 # -- payloads ------------------------------------------------------------------------------------
 
 def test_track_payload(ap):

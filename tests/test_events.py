@@ -219,3 +219,20 @@ def test_identify_group_alias_fields():
                                          ("group", "g"), ("alias", "a"), ("screen", "s")])
 def test_endpoint_letter(kind, letter):
     assert endpoint_letter(kind) == letter
+
+
+def test_environment_given_as_a_function_is_read_at_the_first_event_only():
+    reads = []
+
+    def environment():
+        reads.append(1)
+        return copy.deepcopy(ENV)
+
+    f = EventFactory("WK", environment, clock=lambda: AT)
+    assert reads == []
+    first = f.build("track", {"event": "E", "properties": {}}, {}, PLAIN, None, "a")
+    second = f.build("track", {"event": "E", "properties": {}}, {}, PLAIN, None, "a")
+    assert reads == [1]
+    for event in (first, second):
+        assert event["context"]["timezone"] == "Europe/Paris"
+        assert event["context"]["library"] == {"name": "pyajs", "version": "0.1.0"}

@@ -126,7 +126,8 @@ const helpers = {
     }
     return out;
   },
-  // Read once, early (see warmUp): the first Intl.DateTimeFormat of a page costs ~20 ms.
+  // Read once, at the first event or when the page is idle after ready (see install): the
+  // first Intl.DateTimeFormat of a page costs 20-50 ms, which need not delay ready.
   environment() {
     if (environmentJson === null) {
       let timezone;
@@ -257,6 +258,9 @@ const helpers = {
     live.push = (call) => live[call[0]](...call.slice(1));
     window.analytics = live;
     helpers.installed = true;
+    // the time zone for the first event, read once the page has nothing else to do
+    if (window.requestIdleCallback) requestIdleCallback(() => helpers.environment());
+    else setTimeout(() => helpers.environment(), 1);
     return live;
   },
 };
@@ -333,26 +337,33 @@ async function startMicroPython() {
     url: abs(MPY_WASM), heapsize: MPY_HEAP,
     stdout: (line) => console.log(line), stderr: (line) => console.error(line),
   });
-  const made = new Set();
-  for (const [name, data] of files) {
-    const parts = `/lib/${name}`.split("/");
-    for (let i = 2; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join("/");
-      if (!made.has(dir)) {
-        made.add(dir);
-        try { mp.FS.mkdir(dir); } catch (e) { /* exists */ }
+  // A miss on the file system below (a directory that exists, a module looked for under
+  // another name) is a JavaScript exception: none records a stack trace.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    const made = new Set();
+    for (const [name, data] of files) {
+      const parts = `/lib/${name}`.split("/");
+      for (let i = 2; i < parts.length; i++) {
+        const dir = parts.slice(0, i).join("/");
+        if (!made.has(dir)) {
+          made.add(dir);
+          try { mp.FS.mkdir(dir); } catch (e) { /* exists */ }
+        }
       }
+      mp.FS.writeFile(parts.join("/"), data);
     }
-    mp.FS.writeFile(parts.join("/"), data);
+    // no other Python runs here: pyajs's folder first, and no search of the current one
+    mp.runPython("import sys\nsys.path[:] = ['/lib', '.frozen']\nimport pyajs");
+  } finally {
+    Error.stackTraceLimit = limit;
   }
-  mp.runPython("import sys\nsys.path.insert(0, '/lib')\nimport pyajs");
 }
 
 // What the first calls from Python would otherwise wait for, done while the runtime is still
-// downloading (the main thread is idle then): Intl's time zone data, and the page's cookie
-// jar and localStorage, which the browser loads on first use.
+// downloading: the page's cookie jar and localStorage, which the browser loads on first use.
 function warmUp() {
-  helpers.environment();
   try {
     void document.cookie;
     void window.localStorage.length;

@@ -56,6 +56,13 @@ def _callback(method: str, fn):
     return fn
 
 
+def _environment(platform) -> dict:
+    """What every event's context says of the browser and library, read at the first event."""
+    env = platform.environment()
+    env["library"] = {"name": LIBRARY_NAME, "version": __version__}
+    return env
+
+
 class Analytics:
     """One write key's analytics: identity, event building, delivery and listeners."""
 
@@ -69,10 +76,8 @@ class Analytics:
         self.emitter = Emitter(self.warn)
         self._user = User(platform.id_storage, platform.user_traits_storage)
         self._group = Group(platform.id_storage, platform.group_traits_storage)
-        env = platform.environment()
-        env["library"] = {"name": LIBRARY_NAME, "version": __version__}
-        self.factory = EventFactory(write_key, env, options.get("integrations"),
-                                    clock=platform.now_ms)
+        self.factory = EventFactory(write_key, lambda: _environment(platform),
+                                    options.get("integrations"), clock=platform.now_ms)
         self._pending = {}  # messageId → (callback, emit args) of this page's events
         self.queue, self.dispatcher = self._delivery(options)
         self.initialized = False

@@ -11,24 +11,22 @@ truncates them to 32 bits, so times cross as text).
 """
 
 import gc
-import json
-import os
-import time
 
 import js
-
-try:  # Pyodide
-    from pyodide.ffi import create_once_callable, create_proxy
-except ImportError:  # MicroPython (PyScript's mpy): proxies are kept until collected
-    from jsffi import create_proxy
-
-    create_once_callable = create_proxy
 
 from . import ids
 from .analytics import Analytics
 from .codec import dumps
+from .compat import MICROPYTHON, json, os, time
 from .storage import build_storages, local_storage_works
 from .version import __version__
+
+if MICROPYTHON:  # PyScript's mpy: proxies are kept until collected
+    from jsffi import create_proxy
+
+    create_once_callable = create_proxy
+else:  # Pyodide
+    from pyodide.ffi import create_once_callable, create_proxy
 
 _FN = "__pyajs_fn__"
 GC_EVERY = 2 * 1024 * 1024

@@ -7,7 +7,7 @@ epoch milliseconds with plain integer arithmetic (Howard Hinnant's days-to-civil
     '1970-01-01T00:00:00.000Z'
 """
 
-import time
+from .compat import time
 
 _DAYS = ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")  # 1970-01-01 was a Thursday
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

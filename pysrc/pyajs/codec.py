@@ -12,8 +12,7 @@ unquoted by analytics-next (``ajs_anonymous_id=1a9c…``) and quoted by classic 
     'a b'
 """
 
-import io
-import json
+from .compat import io, json
 
 # Characters encodeURIComponent leaves alone, plus those js-cookie turns back into literals.
 _LITERAL = frozenset(

@@ -9,14 +9,13 @@
     '{"a":1,"b":2}'
 """
 
-from binascii import b2a_base64
-
+from .compat import binascii
 from .events import endpoint_letter
 
 
 def basic_auth(write_key: str) -> str:
     """``Basic base64("<writeKey>:")``, the Authorization Segment's API accepts."""
-    return "Basic " + b2a_base64((write_key + ":").encode()).decode().strip()
+    return "Basic " + binascii.b2a_base64((write_key + ":").encode()).decode().strip()
 
 
 class Endpoint:

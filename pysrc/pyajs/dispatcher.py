@@ -14,10 +14,9 @@ a ``delivery.Body``),
 ``set_timeout(fn, ms)``, ``now_ms()``, ``is_online()``.
 """
 
-import random
-
 from .clock import iso_utc
 from .codec import dumps
+from .compat import random
 from .delivery import Body, basic_auth
 
 RETRY_STATUSES = (408, 410, 429, 460)

@@ -34,12 +34,22 @@ def bool_integrations(integrations) -> dict:
 class EventFactory:
     """Makes Segment events for one write key and one browser environment."""
 
-    def __init__(self, write_key: str, env: dict, integrations: dict | None = None,
+    def __init__(self, write_key: str, env, integrations: dict | None = None,
                  clock=now_ms):
+        """``env`` (library, userAgent, locale, timezone: fixed for the page's life) is the
+        dict, or a function that returns it, called when the first event is built: a
+        browser takes tens of milliseconds to name its time zone the first time, which
+        need not delay ``ready``."""
         self.write_key = write_key
-        self.env = env  # library, userAgent, locale, timezone (fixed for the page's life)
+        self._env = env
+        self._library = None
+        self._env_items = None
         self.integrations = bool_integrations(integrations or {})
         self.clock = clock
+
+    def _read_env(self) -> None:
+        env = self._env() if callable(self._env) else self._env
+        self._library = env["library"]
         self._env_items = [(k, env[k]) for k in ("userAgent", "locale", "timezone")
                            if env.get(k) is not None]
 
@@ -48,7 +58,9 @@ class EventFactory:
         """One event; ``fields`` are the type's own (``event``, ``properties``, …)."""
         at = self.clock() if at_ms is None else at_ms
         page = page_context(snapshot)
-        context = {"library": dict(self.env["library"]), "page": page}
+        if self._env_items is None:
+            self._read_env()
+        context = {"library": dict(self._library), "page": page}
         for key, value in self._env_items:
             context[key] = value
         utm = campaign(page["search"])

@@ -10,8 +10,7 @@ JavaScript).
     36
 """
 
-import os
-from binascii import hexlify
+from .compat import binascii, os
 
 _source = None
 _pool = b""
@@ -60,7 +59,7 @@ def uuid4() -> str:
     b = bytearray(random_bytes(16))
     b[6] = (b[6] & 0x0F) | 0x40
     b[8] = (b[8] & 0x3F) | 0x80
-    h = hexlify(b).decode()  # C code on both runtimes: a Python loop costs 10x on MicroPython
+    h = binascii.hexlify(b).decode()  # C on both runtimes (see compat): a Python loop costs 10x
     return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 
 

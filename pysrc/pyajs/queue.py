@@ -18,9 +18,8 @@ the site's own entries.
     q.ack(entry)           # gone from memory and storage
 """
 
-import json
-
 from .codec import SizedDumps, dumps
+from .compat import json
 
 PREFIX = "pyajs:q:"
 TAB_PREFIX = "pyajs:tab:"
