@@ -354,8 +354,9 @@ async function startMicroPython() {
       }
       mp.FS.writeFile(parts.join("/"), data);
     }
-    // no other Python runs here: pyajs's folder first, and no search of the current one
-    mp.runPython("import sys\nsys.path[:] = ['/lib', '.frozen']\nimport pyajs");
+    // imported, not run as source: the interpreter's compiler is never needed ("/lib" is on
+    // MicroPython's path)
+    mp.pyimport("pyajs");
   } finally {
     Error.stackTraceLimit = limit;
   }
