@@ -22,6 +22,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# One debug check out of MicroPython's JavaScript glue (see the script; done in place, so
+# serve.py, the precompressed copies and the Node tests all use the same file).
+node scripts/patch-runtime.mjs
 # Brotli and gzip copies of the large runtime files, for serve.py (Node's zlib; skipped
 # quickly when they match the installed files).
 node scripts/precompress.mjs

@@ -98,6 +98,49 @@ def test_cookie_wins_for_every_id_even_unquoted(browser, key):
     assert browser.ls.data[key] == '"cookie-value"'
 
 
+def test_an_empty_id_is_still_read_from_every_store(browser):
+    """An anonymous visitor's user id is read at every event: while no store holds one,
+    nothing is compared or re-written, but a value another page put in either store is
+    found at the next read, by the same rule."""
+    ids = browser.load()
+    writes = len(browser.jar.writes)
+    assert [ids.read_id("ajs_user_id") for _ in range(3)] == [None, None, None]
+    assert len(browser.jar.writes) == writes
+    browser.ls.data["ajs_user_id"] = '"from-another-tab"'  # its cookie write failed
+    assert ids.read_id("ajs_user_id") == "from-another-tab"
+    assert browser.cookie("ajs_user_id") == "%22from-another-tab%22"
+    ids.write_id("ajs_user_id", None)
+    assert ids.read_id("ajs_user_id") is None
+    browser.set_cookie("ajs_user_id", "%22on-the-cookie%22")
+    assert ids.read_id("ajs_user_id") == "on-the-cookie"
+    assert browser.ls.data["ajs_user_id"] == '"on-the-cookie"'
+
+
+def test_an_empty_string_is_not_taken_for_an_empty_store(browser):
+    ids = browser.load()
+    assert ids.read_id("ajs_anonymous_id", allow_empty=False) is None
+    browser.ls.data["ajs_anonymous_id"] = '""'
+    assert ids.read_id("ajs_anonymous_id", allow_empty=False) is None
+    browser.set_cookie("ajs_anonymous_id", "%22a1%22")
+    assert ids.read_id("ajs_anonymous_id", allow_empty=False) == "a1"
+    assert browser.ls.data["ajs_anonymous_id"] == '"a1"'
+
+
+def test_a_store_that_starts_throwing_is_reported_once(browser):
+    ids = browser.load()
+    assert ids.read_id("ajs_user_id") is None
+
+    def broken(key):
+        raise RuntimeError("SecurityError")
+
+    browser.ls.getItem = broken
+    browser.set_cookie("ajs_user_id", "%22u7%22")
+    assert ids.read_id("ajs_user_id") == "u7"
+    assert ids.read_id("ajs_user_id") == "u7"
+    assert [w for w in browser.warnings if "cannot read localStorage" in w] == [
+        browser.warnings[-1]]
+
+
 def test_localstorage_only_id_is_written_back_to_the_cookie(browser):
     browser.ls.data["ajs_anonymous_id"] = '"ls-only-anon"'
     ids = browser.load()

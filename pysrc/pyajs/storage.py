@@ -109,7 +109,9 @@ class Storage:
         self._memory_only = set()  # keys whose last write reached no persistent store
         self._warned = set()
         # key → the id every store held at the last full read or write. While the cookie
-        # still holds it, the cookie wins anyway: no need to read the other stores.
+        # still holds it, the cookie wins anyway: no need to read the other stores. None
+        # when every store held nothing (an anonymous visitor's user id): the stores are
+        # still all read, but nothing is compared or re-written while they stay empty.
         self._synced = {}
         self._refreshed = set()  # ids already re-written to the cookie on this page
 
@@ -173,8 +175,11 @@ class Storage:
         """
         if key in self._memory_only:
             return self.memory.get(key)
-        synced = self._synced.get(key)
-        if synced is not None and self.stores and self.stores[0].name == "cookie":
+        synced = self._synced.get(key, _UNSYNCED)
+        if synced is None:
+            if self._all_empty(key):
+                return None
+        elif synced is not _UNSYNCED and self.stores and self.stores[0].name == "cookie":
             ok, value = self._get(self.stores[0], key)
             if ok and value == synced:
                 return value
@@ -212,7 +217,25 @@ class Storage:
         self.memory.set(key, winner)
         if in_step and isinstance(winner, str) and winner:
             self._synced[key] = winner
+        elif winner is None and len(seen) == len(self.stores) and all(
+                value is None for _, value in seen):
+            self._synced[key] = None
+        else:
+            self._synced.pop(key, None)
         return winner
+
+    def _all_empty(self, key: str) -> bool:
+        """Whether every store still holds nothing for ``key`` (one that throws: no)."""
+        for store in self.stores:
+            try:
+                if store.get(key) is not None:
+                    return False
+            except Exception:
+                return False
+        return True
+
+
+_UNSYNCED = object()
 
 
 def _number_text(value) -> str:
