@@ -4,8 +4,10 @@ Ready after navigation (cold: a new context; warm: a reload), main-thread micros
 track() from JS, and the time to hand 1,000 events to fetch (stubbed), with the standard
 and the batching strategy; medians of --runs contexts, the pages interleaved so drift hits
 them alike. References: a bare PyScript page booting MicroPython, and analytics-next 1.84.3
-on the same page shape; and the floor for pyajs on MicroPython: the runtime booted the way
-pyajs.js boots it, running one line. The last line of output is one JSON object with every
+on the same page shape; and two floors for pyajs on MicroPython: the runtime booted the way
+pyajs.js boots it, running one line, straight from the HTML; and the pyajs-mpy page itself
+(the snippet, pyajs.js, the runtime) with a one-line package instead of pyajs, which is as
+fast as pyajs could be on that page. The last line of output is one JSON object with every
 figure.
 
     python bench/runtimes.py --runs 5
@@ -22,6 +24,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import serve  # noqa: E402
 from bench.speed import BURST_JS, INIT_SCRIPT, start_server  # noqa: E402
 from tests.e2e.browser_path import chromium_path  # noqa: E402
 
@@ -30,8 +33,13 @@ PAGES = {
     "pyajs_py": "/bench/pyajs.html",
     "bare_pyscript_mpy": "/bench/bare-mpy.html",
     "bare_mpy": "/bench/bare-mpy-direct.html",
+    # the pyajs-mpy page with the package answered by STUB_PACKAGE (see stub_package)
+    "snippet_mpy": "/bench/pyajs-mpy.html",
     "analytics_next": "/bench/ajs.html",
 }
+# Pages whose pyajs package is replaced by a one-line stub that only reports ready.
+STUBBED = ("snippet_mpy",)
+STUB_SOURCE = b"import js\njs.window.readyAt = js.performance.now()\n"
 LIBRARIES = ("pyajs_mpy", "pyajs_py", "analytics_next")
 # figure -> (unit, target as a ratio to analytics-next): the targets of issues #5 and #6
 FIGURES = {
@@ -69,6 +77,21 @@ def ready(page, url: str, reload: bool = False) -> float:
     return float(message.value.text.split()[1]) / 1000
 
 
+def stub_package() -> bytes:
+    """pyajs.mpk holding a package whose import only sets ``window.readyAt``: what the
+    snippet, pyajs.js and MicroPython cost before any of pyajs's Python runs. Compiled like
+    the real package (sources where mpy-cross is missing)."""
+    sources = {"pyajs/__init__.py": STUB_SOURCE}
+    files = serve.compile_mpy(sources, serve.mpy_cross_binary()) or sources
+    return serve.pack_files(files)
+
+
+def serve_stub(page, package: bytes) -> None:
+    page.route("**/pyajs/pyajs.mpk", lambda route: route.fulfill(
+        status=200, body=package, headers={"Content-Type": "application/octet-stream",
+                                           "Cache-Control": "no-cache"}))
+
+
 def burst(browser, url: str, events: int) -> dict:
     """A warm-up burst (JIT tiering), then the measured one, in a fresh context."""
     context = browser.new_context()
@@ -81,11 +104,15 @@ def burst(browser, url: str, events: int) -> dict:
     return out
 
 
-def measure(browser, base: str, name: str, events: int) -> dict:
+def measure(browser, base: str, name: str, events: int, stub: bytes) -> dict:
     context = browser.new_context()
     context.add_init_script(INIT_SCRIPT + READY_SCRIPT)
     page = context.new_page()
+    if name in STUBBED:
+        serve_stub(page, stub)
     out = {"cold": ready(page, base + PAGES[name])}
+    if name in STUBBED and page.evaluate("!!(window.analytics && window.analytics.initialized)"):
+        raise RuntimeError("%s: the real pyajs ran, not the stub package" % name)
     # what a library does once ready (pyajs: the time zone, read when idle) must not hold up
     # the reload: a visitor does not come back within milliseconds
     page.evaluate(IDLE_JS)
@@ -111,6 +138,7 @@ def main() -> None:
         args.runs, args.events = 1, 40
     proc, base = start_server()
     samples = {name: [] for name in PAGES}
+    stub = stub_package()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), args=[
@@ -118,7 +146,7 @@ def main() -> None:
                 "--disable-component-update"])
             for _ in range(args.runs):  # interleaved, so drift hits every page alike
                 for name in PAGES:
-                    samples[name].append(measure(browser, base, name, args.events))
+                    samples[name].append(measure(browser, base, name, args.events, stub))
             browser.close()
     finally:
         proc.terminate()
@@ -138,7 +166,9 @@ def main() -> None:
             mpy / nxt, py / nxt, "<= %gx" % target if target else "-",
             ("yes" if mpy / nxt <= target else "no") if target else "-"))
     for ref, what in (("bare_pyscript_mpy", "bare PyScript + MicroPython, one line"),
-                      ("bare_mpy", "MicroPython without PyScript, one line: the floor")):
+                      ("bare_mpy", "MicroPython without PyScript, one line: the floor"),
+                      ("snippet_mpy", "the snippet, pyajs.js and MicroPython, a one-line "
+                                      "package: the floor for this page")):
         for key in ("cold", "warm"):
             print("%-20s %10.3f   (%s; ratio %.2fx)" % (
                 "ready %s ref (s)" % key, fig["%s_%s" % (ref, key)], what,

@@ -151,7 +151,7 @@ class FakePlatform:
     def __init__(self, hostname="www.example.test", https=False, cookie_options=None, jar=None,
                  local_storage=None, now_ms=1700000000000, snapshot=None,
                  default_api_host="api.segment.io/v1", environment=None):
-        from pyajs.storage import build_storages
+        from pyajs.storage import build_storages, local_storage_in_use
 
         self.now = now_ms
         self.hostname = hostname
@@ -167,15 +167,14 @@ class FakePlatform:
             hostname, secure_context=https, clock=self.now_ms)
         self.local_storage = (local_storage if local_storage is not None
                               else MemoryLocalStorage())
-        from pyajs.storage import local_storage_works
-
-        self.queue_shelf = self.local_storage if local_storage_works(self.local_storage) else None
         self.online = True
         self.hold_soon = False
         self.soon_calls = []
         (self.id_storage, self.user_traits_storage, self.group_traits_storage,
          self.cookie_attrs) = build_storages(self.jar, self.local_storage, hostname, https,
                                              cookie_options, self.warn, self.now_ms)
+        self.queue_shelf = (self.local_storage if local_storage_in_use(self.id_storage)
+                            else None)
 
     # -- the platform interface -----------------------------------------------------------
     def warn(self, message):

@@ -5,7 +5,13 @@ import pytest
 from fakes import MemoryCookieJar, MemoryLocalStorage, _parse_http_date
 from pyajs.clock import http_date
 from pyajs.codec import parse_cookie_header
-from pyajs.storage import MemoryStore, Storage, build_storages, cookie_attributes
+from pyajs.storage import (
+    MemoryStore,
+    Storage,
+    build_storages,
+    cookie_attributes,
+    local_storage_in_use,
+)
 
 NOW = 1700000000000
 DAY = 86400000
@@ -574,3 +580,22 @@ def test_a_host_only_cookie_with_the_same_value_is_left_alone():
     ids.write("ajs_user_id", "u-1")
     assert ["ajs_user_id", "%22u-1%22", None] in jar.cookies
     assert len(jar.cookies) == 2
+
+
+@pytest.mark.parametrize("works", [True, False])
+def test_localstorage_is_probed_once_and_the_answer_kept(browser, works):
+    probes = []
+    real = browser.ls.setItem
+
+    def set_item(key, value):
+        if key == "__pyajs_probe__":
+            probes.append(key)
+            if not works:
+                raise RuntimeError("QuotaExceededError")
+        real(key, value)
+
+    browser.ls.setItem = set_item
+    ids = browser.load()
+    assert local_storage_in_use(ids) is works
+    assert len(probes) == 1
+    assert ("localStorage is not available" in " ".join(browser.warnings)) is not works

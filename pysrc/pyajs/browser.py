@@ -18,7 +18,7 @@ from . import ids
 from .analytics import Analytics
 from .codec import dumps
 from .compat import MICROPYTHON, json, os, time
-from .storage import build_storages, local_storage_works
+from .storage import build_storages, local_storage_in_use
 from .version import __version__
 
 if MICROPYTHON:  # PyScript's mpy: proxies are kept until collected
@@ -158,7 +158,7 @@ class BrowserPlatform:
             self.cookie_jar, local, location.hostname, location.protocol == "https:",
             cookie_options, warn, self.now_ms)
         self.id_storage = ids
-        self.queue_shelf = local if local_storage_works(local) else None
+        self.queue_shelf = local if local_storage_in_use(ids) else None
         self.user_traits_storage = user_traits
         self.group_traits_storage = group_traits
         self._requests = {}  # id → done callback of a request in flight

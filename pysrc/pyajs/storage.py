@@ -298,6 +298,11 @@ def local_storage_works(ls) -> bool:
         return False
 
 
+def local_storage_in_use(ids) -> bool:
+    """Whether ``build_storages`` found localStorage working (its probe, not another)."""
+    return any(store.name == "localStorage" for store in ids.stores)
+
+
 def build_storages(jar, local_storage, hostname: str, https: bool, cookie_options, warn,
                    clock=now_ms) -> tuple:
     """(id storage, user traits storage, group traits storage, cookie attributes or None)
