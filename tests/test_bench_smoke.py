@@ -96,8 +96,9 @@ def test_runtimes_smoke_prints_both_runtimes_and_their_ratios() -> None:
         for key in RUNTIME_FIGURES:
             value = figures["%s_%s" % (lib, key)]
             assert isinstance(value, (int, float)) and value > 0, (lib, key, value)
-    for ref in ("bare_pyscript_mpy", "bare_mpy", "snippet_mpy"):
+    for ref in ("bare_pyscript_mpy", "bare_mpy"):
         assert figures[ref + "_cold"] > 0 and figures[ref + "_warm"] > 0
+    assert figures["snippet_mpy_cold"] > 0 and "snippet_mpy_warm" not in figures
     for key in RUNTIME_FIGURES:
         for runtime in ("mpy", "py"):
             ratio = figures["ratio_%s_%s" % (key, runtime)]
