@@ -295,8 +295,8 @@ def start() -> Analytics:
 
 
 def _go_live(analytics: Analytics, helpers, options: dict) -> None:
-    """Install the live ``window.analytics``, replay the buffered calls, start delivery,
-    then run ``ready`` callbacks."""
+    """Install the live ``window.analytics``, replay the buffered calls, run ``ready``
+    callbacks, then listen to the page's life and start delivery."""
     from .jscalls import JsApi  # compiled here, in this task, not in the import's
     from .querystring import query_calls
 
@@ -343,8 +343,10 @@ def _go_live(analytics: Analytics, helpers, options: dict) -> None:
         dispatch(method, args, None, None)
     for method, args, snap, at in [c for c in calls if c[0] not in early]:
         dispatch(method, args, _snapshot(snap), at)
+    # ready callbacks first: what follows is bookkeeping a callback need not wait for (its
+    # events are sent from a microtask, after it). mark_ready never raises.
+    analytics.mark_ready()
     listener = create_proxy(analytics.page_event)
     _keep.append(listener)
     helpers.listen(listener)
     analytics.start_delivery()
-    analytics.mark_ready()
