@@ -104,6 +104,28 @@ def test_the_browser_environment_is_read_at_the_first_event_not_at_start():
     assert [r.body["context"]["timezone"] for r in p.requests] == ["Asia/Tokyo"] * 2
 
 
+def test_delivery_is_built_at_its_first_use_not_at_start():
+    """The queue and dispatcher (a tenth of what pyajs imports) are made when first needed:
+    in the page that is after ready, unless an event comes first."""
+    built = []
+
+    class Counting(Analytics):
+        def _delivery(self, options):
+            built.append(options.get("queue"))
+            return Analytics._delivery(self, options)
+
+    p = FakePlatform()
+    a = Counting("WK", p, {"queue": {"maxEvents": 5}})
+    assert built == [] and p.requests == []
+    assert a.user().anonymous_id()  # identity does not need delivery
+    assert built == []
+    a.track("One")
+    a.track("Two")
+    assert built == [{"maxEvents": 5}]  # once, with the load options
+    assert [r.body["event"] for r in p.requests] == ["One", "Two"]
+    assert a.queue.max_events == 5 and a.dispatcher.queue is a.queue
+
+
 # -- payloads ------------------------------------------------------------------------------------
 
 def test_track_payload(ap):

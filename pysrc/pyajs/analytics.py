@@ -14,13 +14,9 @@ that names the argument. Calls from JavaScript come through ``jscalls``, which a
 Segment's flexible argument forms first.
 """
 
-from .delivery import Endpoint
-from .dispatcher import Dispatcher
 from .emitter import Emitter
 from .events import EventFactory
 from .identity import Group, User
-from .ids import uuid4
-from .queue import HEARTBEAT_MS, PersistedQueue
 from .version import LIBRARY_NAME, __version__
 
 _UNSET = object()
@@ -79,7 +75,7 @@ class Analytics:
         self.factory = EventFactory(write_key, lambda: _environment(platform),
                                     options.get("integrations"), clock=platform.now_ms)
         self._pending = {}  # messageId → (callback, emit args) of this page's events
-        self.queue, self.dispatcher = self._delivery(options)
+        self._queue = self._dispatcher = None  # built at first use: see _delivery
         self.initialized = False
         self._ready = False
         self._ready_callbacks = []
@@ -234,10 +230,32 @@ class Analytics:
                 type(exc).__name__, exc, "" if called else " unchanged"))
             next_(event)
 
+    @property
+    def queue(self):
+        """The persisted queue of this page's events (``queue.PersistedQueue``)."""
+        if self._queue is None:
+            self._queue, self._dispatcher = self._delivery(self.options)
+        return self._queue
+
+    @property
+    def dispatcher(self):
+        """What sends the queue's events (``dispatcher.Dispatcher``)."""
+        if self._dispatcher is None:
+            self._queue, self._dispatcher = self._delivery(self.options)
+        return self._dispatcher
+
     def _delivery(self, options: dict) -> tuple:
         """The persisted queue and its dispatcher, from the load options (Segment's
         ``deliveryStrategy`` and ``httpConfig``, directly or under
-        ``integrations['Segment.io']``, and pyajs's ``queue: {maxEvents, maxBytes}``)."""
+        ``integrations['Segment.io']``, and pyajs's ``queue: {maxEvents, maxBytes}``).
+        Built when first needed, which in the page is after ``ready`` unless an event comes
+        first: their modules are a tenth of what pyajs imports, and no ``ready`` callback
+        waits for them."""
+        from .delivery import Endpoint
+        from .dispatcher import Dispatcher
+        from .ids import uuid4
+        from .queue import PersistedQueue
+
         platform = self.platform
         segment = (options.get("integrations") or {}).get("Segment.io")
         segment = segment if isinstance(segment, dict) else {}
@@ -268,6 +286,8 @@ class Analytics:
     def start_delivery(self, claim_wait_ms: int = 100) -> None:
         """Begin the page's heartbeat and take over the events earlier pages left behind
         (after ``claim_wait_ms``, so a page claiming at the same time cannot send them too)."""
+        from .queue import HEARTBEAT_MS
+
         self.queue.heartbeat()
         claimed = self.queue.claim_orphans()
         if claimed:
@@ -276,6 +296,8 @@ class Analytics:
         self.platform.set_timeout(self._beat, HEARTBEAT_MS)
 
     def _beat(self) -> None:
+        from .queue import HEARTBEAT_MS
+
         self.queue.heartbeat()
         claimed = self.queue.claim_orphans()  # a crashed tab's events, once it is stale
         if claimed:
