@@ -233,16 +233,18 @@ class Analytics:
     @property
     def queue(self):
         """The persisted queue of this page's events (``queue.PersistedQueue``)."""
-        if self._queue is None:
-            self._queue, self._dispatcher = self._delivery(self.options)
-        return self._queue
+        return self._delivery_parts()[0]
 
     @property
     def dispatcher(self):
         """What sends the queue's events (``dispatcher.Dispatcher``)."""
-        if self._dispatcher is None:
+        return self._delivery_parts()[1]
+
+    def _delivery_parts(self) -> tuple:
+        """(queue, dispatcher), built by ``_delivery`` the first time they are needed."""
+        if self._queue is None:
             self._queue, self._dispatcher = self._delivery(self.options)
-        return self._dispatcher
+        return self._queue, self._dispatcher
 
     def _delivery(self, options: dict) -> tuple:
         """The persisted queue and its dispatcher, from the load options (Segment's
@@ -343,7 +345,8 @@ class Analytics:
                 self.warn("pyajs: a %s callback raised %s: %s" % (
                     event["type"], type(exc).__name__, exc))
 
-        entry = self.queue.add(event, defer=True)  # written by the dispatcher before sending
+        queue, dispatcher = self._delivery_parts()  # one lookup on this hot path, not two
+        entry = queue.add(event, defer=True)  # written by the dispatcher before sending
         if entry is None:  # over the size limit: reported by the queue
             self.emitter.emit("error", {"code": "delivery_failure", "reason": "too large",
                                         "event": event})
@@ -352,7 +355,7 @@ class Analytics:
         self._pending[entry.id] = (finish if callback is not None else None, emit_args)
         if callback is not None:
             self.platform.set_timeout(finish, CALLBACK_TIMEOUT_MS)
-        self.dispatcher.add(entry)
+        dispatcher.add(entry)
 
     # -- lifecycle ----------------------------------------------------------------------
     def on(self, name: str, fn) -> None:

@@ -227,10 +227,8 @@ class Storage:
     def _all_empty(self, key: str) -> bool:
         """Whether every store still holds nothing for ``key`` (one that throws: no)."""
         for store in self.stores:
-            try:
-                if store.get(key) is not None:
-                    return False
-            except Exception:
+            ok, value = self._get(store, key)
+            if not ok or value is not None:
                 return False
         return True
 
