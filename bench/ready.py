@@ -4,7 +4,7 @@ cache) and warm (a reload in the same context). Medians of ``--runs`` contexts, 
 Chromium, one serve.py. The last line of output is one JSON object with every figure.
 
 Only the ready part of ``bench/speed.py`` (which measures it next to analytics-next too,
-with every other figure of issue #5), kept for a quick look:
+with every other speed figure), kept for a quick look:
 
     python bench/ready.py --runs 5
 """

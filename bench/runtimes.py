@@ -1,4 +1,4 @@
-"""pyajs on both runtimes next to analytics-next, in one Chromium: the figures of issue #6.
+"""pyajs on both runtimes next to analytics-next, in one Chromium: what each runtime costs.
 
 Ready after navigation (cold: a new context; warm: a reload), main-thread microseconds per
 track() from JS, and the time to hand 1,000 events to fetch (stubbed), with the standard
@@ -41,7 +41,7 @@ PAGES = {
 STUBBED = ("snippet_mpy",)
 STUB_SOURCE = b"import js\njs.window.readyAt = js.performance.now()\n"
 LIBRARIES = ("pyajs_mpy", "pyajs_py", "analytics_next")
-# figure -> (unit, target as a ratio to analytics-next): the targets of issues #5 and #6
+# figure -> (unit, target as a ratio to analytics-next): pyajs's speed targets
 FIGURES = {
     "cold": ("s", 1.0),
     "warm": ("s", None),

@@ -1,4 +1,4 @@
-"""pyajs next to its references, every figure of issue #5 from one run in one Chromium:
+"""pyajs next to its references, every speed figure from one run in one Chromium:
 ready (navigation -> analytics.ready; pyajs, a bare PyScript page booting the same Pyodide,
 analytics-next 1.84.3), enqueue (main-thread us per track() call, from JS and from Python),
 drain (first call -> all events handed to fetch, standard and batching), bytes (a first
@@ -43,7 +43,7 @@ BOOT_TIMEOUT_MS = 180_000
 KB = 1000
 MB = 1_000_000
 
-# Targets of issue #5: key -> (comparison, bound, what it is).
+# The targets pyajs holds itself to: key -> (comparison, bound, what it is).
 TARGETS: dict[str, tuple[str, float, str]] = {
     "enqueue_js_ratio": ("<=", 0.1, "<= 0.1x"),
     "enqueue_js_first_ratio": ("<=", 0.1, "<= 0.1x"),

@@ -6,9 +6,9 @@
 // trampolines, so nearly every call the bytecode VM makes goes out to JavaScript, fetches
 // the target from a cached mirror of the wasm function table, and then, only because of
 // the assertion, fetches it again from the table itself to compare. That second lookup is
-// about a fifth of a track() call on MicroPython (README, "Choosing the runtime"). A
-// release build of the same glue has no such check; nothing else changes: the mirror is
-// still used, and the runtime still aborts on a real fault.
+// about a fifth of a track() call on MicroPython (docs/performance.md, "MicroPython: the
+// runtime work"). A release build of the same glue has no such check; nothing else
+// changes: the mirror is still used, and the runtime still aborts on a real fault.
 //
 // The check is found by its shape (an assert whose condition reads wasmTable.get), must
 // occur exactly once, and is removed in place; running again finds nothing to do. `--check`

@@ -40,4 +40,16 @@ if [ "$want_browser" = "--browser" ]; then
     apt_install chromium
   fi
   .venv/bin/python tests/e2e/browser_path.py
+  # A stock web server for the deploy test: it serves `pyajs build`'s tree with the
+  # generated header rules, as a site's own host would. The test starts it on loopback;
+  # the package's own service is kept from starting (policy-rc.d) so nothing listens on :80.
+  if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if [ "$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      apt_install nginx
+      rm -f /usr/sbin/policy-rc.d
+    else
+      apt_install nginx
+    fi
+  fi
 fi

@@ -1,6 +1,6 @@
 """`bench/speed.py --smoke` keeps working: it runs (tiny N, one run, in headless Chromium)
 and its last line is one JSON object with every figure. The figures themselves come from the
-full command (see the README's Benchmarks section); here they only have to be there."""
+full command (see docs/performance.md); here they only have to be there."""
 
 import json
 import math

@@ -81,7 +81,7 @@ class Analytics:
         self._ready_callbacks = []
         self._middleware = []
         self.debug_enabled = False
-        self._user.anonymous_id()  # the issue's rule 1: made (unless stored) and written now
+        self._user.anonymous_id()  # the anonymous id exists (made unless stored, and written) before any event
 
     # -- identity -----------------------------------------------------------------------
     def user(self) -> User:
@@ -370,12 +370,13 @@ class Analytics:
         self.emitter.off(name, fn)
 
     def ready(self, callback=None) -> None:
-        """Run ``callback()`` once pyajs is ready (at once if it already is)."""
+        """Run ``callback(analytics)`` once pyajs is ready; if it already is, soon after
+        this call returns (never inside it), as Analytics.js does."""
         _callback("ready()", callback)
         if callback is None:
             return
         if self._ready:
-            callback()
+            self.platform.soon(lambda: self._run_ready(callback))
         else:
             self._ready_callbacks.append(callback)
 
@@ -383,10 +384,13 @@ class Analytics:
         self._ready = True
         callbacks, self._ready_callbacks = self._ready_callbacks, []
         for cb in callbacks:
-            try:
-                cb()
-            except Exception as exc:
-                self.warn("pyajs: a ready callback raised %s: %s" % (type(exc).__name__, exc))
+            self._run_ready(cb)
+
+    def _run_ready(self, callback) -> None:
+        try:
+            callback(self)
+        except Exception as exc:
+            self.warn("pyajs: a ready callback raised %s: %s" % (type(exc).__name__, exc))
 
     def debug(self, enabled: bool = True) -> None:
         self.debug_enabled = bool(enabled)

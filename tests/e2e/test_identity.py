@@ -1,5 +1,6 @@
-"""Identity rules 1–6 and 10 of the foundation issue, read from the real cookie jar and
-localStorage of headless Chromium, and from the payloads the collector received."""
+"""Identity rules (where the ids live, when they are made, which store wins), read from the
+real cookie jar and localStorage of headless Chromium, and from the payloads the collector
+received."""
 
 import json
 from urllib.parse import unquote
