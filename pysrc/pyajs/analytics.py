@@ -81,7 +81,8 @@ class Analytics:
         self._ready_callbacks = []
         self._middleware = []
         self.debug_enabled = False
-        self._user.anonymous_id()  # the anonymous id exists (made unless stored, and written) before any event
+        # the anonymous id exists (made unless stored, and written) before any event
+        self._user.anonymous_id()
 
     # -- identity -----------------------------------------------------------------------
     def user(self) -> User:
