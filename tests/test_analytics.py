@@ -610,19 +610,22 @@ def test_python_api_type_errors(ap, call, words):
 def test_ready_callbacks(ap):
     a, p = ap
     got = []
-    a.ready(lambda: got.append(1))
+    a.ready(lambda analytics: got.append((1, analytics)))
 
-    def bad():
+    def bad(analytics):
         raise RuntimeError("ready boom")
 
     a.ready(bad)
     a.ready(None)
     assert got == []
     a.mark_ready()
-    assert got == [1]
+    assert got == [(1, a)]  # the callback gets the Analytics object
     assert any("ready boom" in w for w in p.warnings)
-    a.ready(lambda: got.append(2))
-    assert got == [1, 2]
+    p.hold_soon = True
+    a.ready(lambda analytics: got.append((2, analytics)))
+    assert got == [(1, a)]  # already ready: run soon after ready() returns, not inside it
+    p.soon_calls.pop()()
+    assert got == [(1, a), (2, a)]
 
 
 def test_debug_flag(ap):

@@ -1,12 +1,13 @@
 """pyajs.jscalls: window.analytics calls (Segment's argument forms) routed to Analytics;
 a bad call warns with the method name and never raises."""
 
+import json
 import re
 
 import pytest
 from fakes import DEFAULT_SNAPSHOT, FakePlatform
 from pyajs.analytics import Analytics
-from pyajs.jscalls import JsApi
+from pyajs.jscalls import JsApi, result_json
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 AT = 1577836800000  # 2020-01-01T00:00:00.000Z
@@ -319,15 +320,43 @@ def test_on_without_function_warns(env):
 def test_ready(env):
     api, a, p = env
     got = []
-    api.call("ready", [lambda: got.append("r")])
+    api.call("ready", [lambda *args: got.append(("r", args))])
     assert got == []
     a.mark_ready()
-    assert got == ["r"]
-    api.call("ready", [lambda: got.append("r2")])
-    assert got == ["r", "r2"]
+    # one argument, as Analytics.js: its plugins' ready results (pyajs has none)
+    assert got == [("r", ([],))]
+    p.hold_soon = True
+    api.call("ready", [lambda *args: got.append(("r2", args))])
+    assert got == [("r", ([],))]  # already ready: soon after the call, not inside it
+    p.soon_calls.pop()()
+    assert got == [("r", ([],)), ("r2", ([],))]
     api.call("ready", [])
     api.call("ready", ["x"])
     assert len(p.warnings) == 1 and "analytics.ready()" in p.warnings[0]
+
+
+def test_value_methods_answer_null_not_undefined(env):
+    api, a, p = env
+    for method in ("user.id", "group.id", "user.traits", "group.traits", "user.anonymousId",
+                   "setAnonymousId"):
+        result = api.call(method, [])
+        assert result_json(method, result, json.dumps) == json.dumps(result)
+    assert result_json("user.id", api.call("user.id", []), json.dumps) == "null"
+    assert result_json("group.id", api.call("group.id", []), json.dumps) == "null"
+    assert result_json("user.id", api.call("user.id", [None]), json.dumps) == "null"
+    # methods that answer nothing stay undefined
+    for method, args in (("track", ["E"]), ("reset", []), ("user.logout", []),
+                         ("group.logout", []), ("debug", [])):
+        assert result_json(method, api.call(method, args), json.dumps) is None
+    assert p.warnings == []
+
+
+def test_group_logout(env):
+    api, a, p = env
+    api.call("group", ["g-1", {"n": 1}])
+    api.call("group.logout", [])
+    assert (a.group().id(), a.group().traits()) == (None, {})
+    assert p.warnings == []
 
 
 def test_debug_and_timeout(env):

@@ -245,16 +245,31 @@ const helpers = {
       id: makeCall(core, `${which}.id`),
       traits: makeCall(core, `${which}.traits`),
       reset: makeCall(core, `${which}.reset`),
-      ...(which === "user" ? {
-        anonymousId: makeCall(core, "user.anonymousId"),
-        logout: makeCall(core, "user.logout"),
-      } : { anonymousId: () => undefined }),
+      logout: makeCall(core, `${which}.logout`),
+      anonymousId: which === "user" ? makeCall(core, "user.anonymousId") : () => undefined,
     });
     const user = entity("user");
     const group = entity("group");
     const sendGroup = live.group;
     live.user = () => user;
     live.group = (...args) => (args.length ? sendGroup(...args) : group);
+    // As Analytics.js: ready() answers a Promise of what the callback gets, and debug / on /
+    // once / off answer the instance (so calls chain).
+    const whenReady = live.ready;
+    live.ready = (cb) => {
+      if (cb !== undefined && typeof cb !== "function") return whenReady(cb); // Python warns
+      return new Promise((resolve) => whenReady((res) => {
+        try {
+          if (cb) cb(res);
+        } finally {
+          resolve(res);
+        }
+      }));
+    };
+    for (const m of ["debug", "on", "once", "off"]) {
+      const call = live[m];
+      live[m] = (...args) => { call(...args); return live; };
+    }
     live.push = (call) => live[call[0]](...call.slice(1));
     window.analytics = live;
     helpers.installed = true;

@@ -297,7 +297,7 @@ def start() -> Analytics:
 def _go_live(analytics: Analytics, helpers, options: dict) -> None:
     """Install the live ``window.analytics``, replay the buffered calls, run ``ready``
     callbacks, then listen to the page's life and start delivery."""
-    from .jscalls import JsApi  # compiled here, in this task, not in the import's
+    from .jscalls import JsApi, result_json  # compiled here, in this task, not in the import's
     from .querystring import query_calls
 
     api = JsApi(analytics)
@@ -325,7 +325,7 @@ def _go_live(analytics: Analytics, helpers, options: dict) -> None:
             result = dispatch(method, args, snap, at)
         finally:
             jar.done()
-        return None if result is None else dumps(result)
+        return result_json(method, result, dumps)
 
     proxy = create_proxy(core)
     _keep.append(proxy)

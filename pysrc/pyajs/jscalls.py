@@ -23,6 +23,18 @@ EVENT_METHODS = ("track", "page", "screen", "identify", "group", "alias")
 # Classic analytics.js methods that pyajs accepts but does not implement (yet): a warning.
 UNSUPPORTED = ("trackSubmit", "trackClick", "trackLink", "trackForm", "pageview",
                "addIntegrationMiddleware", "addDestinationMiddleware", "register")
+# Methods that answer with a value: no value is ``null`` to the page, as in Analytics.js
+# (``user().id() === null``); the other methods answer ``undefined``.
+VALUE_METHODS = frozenset(("user.id", "group.id", "user.anonymousId", "setAnonymousId",
+                           "user.traits", "group.traits"))
+
+
+def result_json(method: str, result, dumps):
+    """What goes back to JavaScript for ``method``'s ``result``: its JSON text, or None
+    (``undefined``) for a method that answers nothing."""
+    if result is None and method not in VALUE_METHODS:
+        return None
+    return dumps(result)
 
 
 class JsApi:
@@ -144,12 +156,18 @@ class JsApi:
     def _m_user_logout(self, args, snap, at):
         self.a.user().logout()
 
+    def _m_group_logout(self, args, snap, at):
+        self.a.group().logout()
+
     # -- lifecycle ----------------------------------------------------------------------
     def _m_ready(self, args, snap, at):
         cb = args[0] if args else None
         if cb is not None and not callable(cb):
             raise TypeError("the callback must be a function, got " + describe(cb))
-        self.a.ready(cb)
+        if cb is not None:
+            # Analytics.js calls it with the list of its plugins' ready results; pyajs has
+            # no plugins: an empty list
+            self.a.ready(lambda _analytics: cb([]))
 
     def _m_on(self, args, snap, at):
         name, fn = (list(args) + [None, None])[:2]

@@ -217,3 +217,31 @@ def test_cookie_wins_when_stores_disagree_and_localstorage_is_resynced(page):
     assert storage["ajs_anonymous_id"] == '"cookie-anon"'
     assert storage["ajs_user_id"] == '"cookie-user"'
     assert storage["ajs_group_id"] == '"cookie-group"'
+
+
+def test_values_answered_to_the_page_are_null_as_in_analytics_js(page):
+    """No id is ``null`` (not ``undefined``): ``=== null`` checks hold and
+    ``JSON.stringify`` keeps the key; methods that chain in Analytics.js answer the
+    instance."""
+    page.open()
+    page.load()
+    got = page.js("""() => {
+      const u = analytics.user(), g = analytics.group();
+      return {
+        ids: [u.id(), g.id(), u.id(null), g.id(null)].map((v) => v === null),
+        json: JSON.stringify({id: u.id(), groupId: g.id()}),
+        traits: [u.traits(), g.traits()],
+        groupAnonymousId: g.anonymousId() === undefined,
+        anonymousId: typeof u.anonymousId(),
+        setAnonymousId: typeof analytics.setAnonymousId('a-1'),
+        nothing: [u.reset(), g.logout(), analytics.reset()].map((v) => v === undefined),
+        chained: [analytics.debug(false), analytics.on('x', () => {}), analytics.once('x',
+                  () => {}), analytics.off('x')].map((v) => v === analytics),
+      };
+    }""")
+    assert got == {
+        "ids": [True, True, True, True], "json": '{"id":null,"groupId":null}',
+        "traits": [{}, {}], "groupAnonymousId": True, "anonymousId": "string",
+        "setAnonymousId": "string", "nothing": [True, True, True],
+        "chained": [True, True, True, True]}
+    assert page.warnings() == []

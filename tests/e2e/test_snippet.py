@@ -57,7 +57,20 @@ def test_live_analytics_after_ready(page):
 
 
 def test_ready_callbacks_before_and_after_load(page):
+    """As Analytics.js: the callback gets one argument (its plugins' ready results: a list),
+    runs after the ready() call returns even when already ready, and ready() answers a
+    Promise of that argument."""
     page.open()
-    page.load(before="window.order = []; analytics.ready(() => window.order.push('early'))")
-    page.js("analytics.ready(() => window.order.push('late'))")
-    assert page.js("window.order") == ["early", "late"]
+    page.load(before="window.order = []; analytics.ready(function () {"
+              " window.order.push(['early', arguments.length, Array.isArray(arguments[0])]); })")
+    late = page.js("""async () => {
+      let inside = true;
+      const answer = analytics.ready(function () {
+        window.order.push(['late', arguments.length, Array.isArray(arguments[0]), inside]);
+      });
+      inside = false;
+      const res = await answer;
+      return [answer instanceof Promise, Array.isArray(res)];
+    }""")
+    assert late == [True, True]
+    assert page.js("window.order") == [["early", 1, True], ["late", 1, True, False]]
