@@ -280,22 +280,37 @@ const helpers = {
   },
 };
 
-// The two runtimes a page can pick with analytics.load(key, {runtime}): "py" (Pyodide, the
-// default: CPython, for pages whose own Python needs it) or "mpy" (MicroPython, ~10x
-// smaller and faster to start: for the lightest analytics).
+// The two runtimes a page can pick with analytics.load(key, {runtime}): "py" (Pyodide:
+// CPython, for pages whose own Python needs it) or "mpy" (MicroPython, ~20x smaller and
+// faster to start: for the lightest analytics).
 const RUNTIMES = {
   py: "vendor/pyodide/314.0.7/pyodide.mjs", // versioned URLs: cached immutable
   mpy: "vendor/micropython/1.27.0/micropython.mjs",
 };
 
-function runtimeType() {
+// The Python the page runs itself (PyScript's tags), which pyajs joins instead of bringing
+// a second interpreter: "py", "mpy" or null.
+function pagePython() {
+  if (document.querySelector("script[type='py'], py-config, py-script")) return "py";
+  if (document.querySelector("script[type='mpy'], mpy-config, mpy-script")) return "mpy";
+  return null;
+}
+
+function wantedRuntime() {
   const stub = window.analytics || {};
-  const wanted = (stub._loadOptions && stub._loadOptions.runtime) || "py";
+  return stub._loadOptions && stub._loadOptions.runtime;
+}
+
+// No runtime option: the page's own Python, else MicroPython.
+function runtimeType() {
+  const wanted = wantedRuntime();
+  if (wanted === undefined || wanted === null || wanted === "") return pagePython() || "mpy";
   const type = wanted === "micropython" ? "mpy" : wanted === "pyodide" ? "py" : wanted;
   if (!RUNTIMES[type]) {
+    const chosen = pagePython() || "mpy";
     console.warn(`pyajs: analytics.load(): runtime ${JSON.stringify(wanted)} is not "py" or ` +
-      `"mpy"; using "py" (Pyodide)`);
-    return "py";
+      `"mpy"; using "${chosen}"`);
+    return chosen;
   }
   return type;
 }
@@ -413,4 +428,12 @@ function start() {
   return booting;
 }
 
-start();
+// This module runs as soon as it has loaded, possibly while the body is still being parsed.
+// With no runtime option the page's own Python decides, and its <script type="py"> may come
+// further down: then decide once the document is parsed (the snippet's preloads keep
+// MicroPython's files coming meanwhile).
+if (document.readyState === "loading" && !wantedRuntime() && !pagePython()) {
+  document.addEventListener("DOMContentLoaded", start, { once: true });
+} else {
+  start();
+}

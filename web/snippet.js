@@ -51,8 +51,13 @@
     first.parentNode.insertBefore(s, first);
     analytics._writeKey = writeKey;
     analytics._loadOptions = options;
+    // pyajs.js boots MicroPython itself when asked to, or when no runtime is named and the
+    // page runs no Python of its own. The body is not parsed yet: a page with Python names
+    // it in <head> too (PyScript's script or config) or pays ~0.2 MB for a wrong guess.
     var runtime = options && options.runtime;
-    if ((runtime === "mpy" || runtime === "micropython") && !options.pyscript) {
+    if (runtime ? (runtime === "mpy" || runtime === "micropython") && !options.pyscript
+      : !document.querySelector("script[type=py],script[type=mpy],py-config,mpy-config," +
+        "script[src*=pyscript]")) {
       for (var i = 0; i < MPY.length; i++) preload(new URL(MPY[i], s.src).href, i === 0);
     }
   };

@@ -159,8 +159,8 @@ def test_two_tabs_never_send_the_same_stored_event_twice(page):
     for _ in range(2):  # two more tabs of the site, the second while the first is sending
         other = page.pw.context.new_page()
         other.goto(page.server.base + "/e2e.html")
-        other.evaluate("analytics.load('pyajs-e2e-key'); "
-                       "analytics.ready(() => { window.__ready = true; })")
+        other.evaluate("(runtime) => { analytics.load('pyajs-e2e-key', {runtime}); "
+                       "analytics.ready(() => { window.__ready = true; }) }", page.runtime)
         other.wait_for_function("window.__ready === true", timeout=120_000)
         tabs.append(other)
     events = page.server.wait_events(5, timeout=30)
