@@ -24,7 +24,9 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import serve  # noqa: E402
+sys.path.insert(0, str(ROOT / "pysrc"))
+from pyajs_server import packages  # noqa: E402
+
 from bench.speed import BURST_JS, INIT_SCRIPT, start_server  # noqa: E402
 from tests.e2e.browser_path import chromium_path  # noqa: E402
 
@@ -82,8 +84,8 @@ def stub_package() -> bytes:
     snippet, pyajs.js and MicroPython cost before any of pyajs's Python runs. Compiled like
     the real package (sources where mpy-cross is missing)."""
     sources = {"pyajs/__init__.py": STUB_SOURCE}
-    files = serve.compile_mpy(sources, serve.mpy_cross_binary()) or sources
-    return serve.pack_files(files)
+    files = packages.compile_mpy(sources, packages.mpy_cross_binary()) or sources
+    return packages.pack_files(files)
 
 
 def serve_stub(page, package: bytes) -> None:

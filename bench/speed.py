@@ -166,7 +166,8 @@ LONGEST_AFTER_JS = """
 
 def start_server() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", ":memory:", "--quiet"],
+        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", ":memory:", "--quiet",
+         "--oracle"],  # analytics-next, the reference
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     match = re.search(r":(\d+)/", proc.stdout.readline())
     if not match:

