@@ -17,6 +17,7 @@ Segment's flexible argument forms first.
 from .emitter import Emitter
 from .events import EventFactory
 from .identity import Group, User
+from .surrogates import scrub_values, utf8, warning
 from .version import LIBRARY_NAME, __version__
 
 _UNSET = object()
@@ -94,7 +95,17 @@ class Analytics:
         if anonymous_id is None:
             return self._user.anonymous_id()
         _need_str("set_anonymous_id()", "anonymous_id", anonymous_id)
+        (anonymous_id,) = self._well_formed("setAnonymousId", ("anonymousId", anonymous_id))
         return self._user.anonymous_id(anonymous_id)
+
+    def _well_formed(self, what: str, *named) -> list:
+        """The values of what is about to be stored (ids, traits) with any lone surrogate
+        replaced, and a warning naming them (surrogates.py; events get the same rule when
+        queued, where it costs nothing unless one is there)."""
+        values, found = scrub_values(named)
+        if found:
+            self.warn(warning(what, found))
+        return values
 
     def reset(self) -> None:
         """Forget the user and group: ids and traits leave every store."""
@@ -150,6 +161,7 @@ class Analytics:
         traits = _opt_dict("identify()", "traits", traits)
         options = _opt_dict("identify()", "options", options)
         callback = _callback("identify()", callback)
+        user_id, traits = self._well_formed("identify", ("userId", user_id), ("traits", traits))
         self._user.identify(user_id or self._user.id(), traits)  # no id: the current one
         return self._send("identify", {"traits": self._user.traits()}, options, callback,
                           _snapshot, _at, emit_args=(user_id, traits, options))
@@ -165,6 +177,7 @@ class Analytics:
         traits = _opt_dict("group()", "traits", traits)
         options = _opt_dict("group()", "options", options)
         callback = _callback("group()", callback)
+        group_id, traits = self._well_formed("group", ("groupId", group_id), ("traits", traits))
         self._group.identify(group_id or self._group.id(), traits)
         gid = self._group.id()
         if gid is None:
@@ -190,6 +203,8 @@ class Analytics:
             if not isinstance(anon, str):
                 raise TypeError("options.anonymousId must be a str, got %s" % (
                     type(anon).__name__))
+            if utf8(anon) is None:  # the event's copy is warned about when it is queued
+                (anon,), _found = scrub_values([("anonymousId", anon)])
             self._user.anonymous_id(anon)
 
     def _send(self, kind, fields, options, callback, snapshot, at, emit_args, user_id=_UNSET):

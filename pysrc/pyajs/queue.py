@@ -20,6 +20,7 @@ the site's own entries.
 
 from .codec import SizedDumps, dumps
 from .compat import json
+from .surrogates import scrub_event, utf8, warning
 
 PREFIX = "pyajs:q:"
 TAB_PREFIX = "pyajs:tab:"
@@ -119,7 +120,14 @@ class PersistedQueue:
         """Queue ``event`` (written to storage now, or with ``defer`` at the next
         ``persist()``, before it is sent); None when it is over 32 KB."""
         body = self._dumps(event)
-        size = len(body.encode("utf-8"))
+        data = utf8(body)
+        if data is None:  # a lone surrogate somewhere: see surrogates.py
+            fields = scrub_event(event)
+            if fields:
+                self.warn(warning(_describe(event), fields))
+            body = self._dumps(event)
+            data = body.encode("utf-8")
+        size = len(data)
         if size > MAX_EVENT_BYTES:
             self.warn("pyajs: %s %r is %d KB, over the 32 KB limit of one event; it was not "
                       "sent" % (event.get("type"), event.get("event") or event.get("name") or
@@ -340,3 +348,10 @@ class PersistedQueue:
         except Exception:
             pass
         return None
+
+
+def _describe(event: dict) -> str:
+    """``track "Signed Up"``, ``identify``: which call an event came from, for warnings."""
+    name = event.get("event") or event.get("name")
+    kind = event.get("type")
+    return '%s "%s"' % (kind, name) if isinstance(name, str) and name else str(kind)
