@@ -297,12 +297,18 @@ def start() -> Analytics:
 def _go_live(analytics: Analytics, helpers, options: dict) -> None:
     """Install the live ``window.analytics``, replay the buffered calls, run ``ready``
     callbacks, then listen to the page's life and start delivery."""
-    from .jscalls import JsApi, result_json  # compiled here, in this task, not in the import's
+    from .jscalls import (  # compiled here, in this task, not in the import's
+        JsApi,
+        args_in_order,
+        calls_in_order,
+        result_json,
+    )
     from .querystring import query_calls
 
     api = JsApi(analytics)
     fns = js.Array.new()
-    queue = json.loads(helpers.takeQueue(fns))
+    queue_json = helpers.takeQueue(fns)
+    queue = calls_in_order(json.loads(queue_json), queue_json)
 
     def dispatch(method, args, snap, at):
         if method == "addSourceMiddleware" and args and isinstance(args[0], JsFunction):
@@ -317,7 +323,7 @@ def _go_live(analytics: Analytics, helpers, options: dict) -> None:
         if snap_json:
             last_snap[0] = json.loads(snap_json)
         snap = last_snap[0] if snap_json is not None else None
-        args = json.loads(args_json)
+        args = args_in_order(method, json.loads(args_json), args_json)
         if call_fns is not None:
             args = _with_functions(args, helpers, call_fns)
         jar.given(cookie)

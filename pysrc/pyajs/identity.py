@@ -10,6 +10,7 @@ starts); ``identify`` merges traits for the same (or a not yet known) user and r
 them for a different one; ``traits({})`` clears them.
 """
 
+from . import ordered
 from .ids import uuid4
 from .storage import Storage
 
@@ -82,23 +83,29 @@ class User:
             if not isinstance(value, dict):
                 raise TypeError("%s().traits(): traits must be a dict, got %s" % (
                     self.kind, type(value).__name__))
-            self._traits.write(self.traits_key, dict(value))
-            return dict(value)
+            self._traits.write(self.traits_key, ordered.copy(value))
+            return ordered.plain(value)
+        return ordered.plain(self.traits_in_order())
+
+    def traits_in_order(self) -> dict:
+        """The stored traits as a copy that keeps their order, which is what is written
+        back (on MicroPython an ``OrderedDict``, which compares equal only to another in the
+        same order: ``traits()`` answers plain dicts)."""
         stored = self._traits.read(self.traits_key)
         if stored is None:
-            return {}
+            return ordered.copy({})
         if not isinstance(stored, dict):
             self._traits._warn_once("corrupt:" + self.traits_key,
                                     "pyajs: ignoring stored %s: not an object" % self.traits_key)
-            return {}
-        return dict(stored)  # a copy: the memory fallback must not be changed through it
+            return ordered.copy({})
+        return ordered.copy(stored)  # a copy: the memory fallback must not change through it
 
     def identify(self, new_id, traits: dict | None = None) -> None:
         """Merge traits for the same or an unknown user, replace them when the user changes."""
         traits = traits or {}
         current = self.id()
         if not new_id or current is None or current == new_id:  # no id given: the current one
-            merged = self.traits()
+            merged = self.traits_in_order()
             merged.update(traits)
             traits = merged
         if new_id:

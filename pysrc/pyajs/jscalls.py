@@ -18,6 +18,7 @@ from .arguments import (
     resolve_page,
     resolve_track,
 )
+from .ordered import reorder
 
 EVENT_METHODS = ("track", "page", "screen", "identify", "group", "alias")
 # Classic analytics.js methods that pyajs accepts but does not implement (yet): a warning.
@@ -27,6 +28,25 @@ UNSUPPORTED = ("trackSubmit", "trackClick", "trackLink", "trackForm", "pageview"
 # (``user().id() === null``); the other methods answer ``undefined``.
 VALUE_METHODS = frozenset(("user.id", "group.id", "user.anonymousId", "setAnonymousId",
                            "user.traits", "group.traits"))
+
+
+# Calls whose objects are stored (traits): their keys keep the order the page gave them, so
+# both runtimes write the same text (see ordered.py).
+KEEPS_ORDER = ("identify", "group", "user.traits", "group.traits")
+
+
+def args_in_order(method: str, args, text: str):
+    """``args`` (parsed from ``text``) with the page's key order, where it is stored."""
+    return reorder(args, text) if method in KEEPS_ORDER else args
+
+
+def calls_in_order(calls: list, text: str) -> list:
+    """The buffered calls (parsed from ``text``) with the page's key order, when one of
+    them stores an object."""
+    for call in calls:
+        if isinstance(call, list) and call and call[0] in KEEPS_ORDER:
+            return reorder(calls, text)
+    return calls
 
 
 def result_json(method: str, result, dumps):
@@ -137,9 +157,9 @@ class JsApi:
 
     def _traits(self, which, args):
         entity = self._entity(which)
-        if not args:
-            return entity.traits()
-        return entity.traits(args[0])
+        if args:
+            entity.traits(args[0])
+        return entity.traits_in_order()  # the page sees them in the stored order
 
     def _m_user_traits(self, args, snap, at):
         return self._traits("user", args)

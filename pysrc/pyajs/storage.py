@@ -20,6 +20,7 @@ from .codec import (
     parse_stored,
 )
 from .cookies import cookie_string
+from .ordered import reorder
 
 
 class CookieStore:
@@ -72,7 +73,11 @@ class LocalStore:
         self.ls = local_storage
 
     def get(self, key: str):
-        return parse_stored(self.ls.getItem(key))
+        text = self.ls.getItem(key)
+        value = parse_stored(text)
+        if isinstance(value, dict):  # traits: keep the order they were written in
+            value = reorder(value, text)
+        return value
 
     def set(self, key: str, value) -> None:
         if value is None:

@@ -245,3 +245,23 @@ def test_values_answered_to_the_page_are_null_as_in_analytics_js(page):
         "setAnonymousId": "string", "nothing": [True, True, True],
         "chained": [True, True, True, True]}
     assert page.warnings() == []
+
+
+def test_stored_traits_keep_the_page_key_order_on_both_runtimes(page):
+    """Both runtimes write the same text: traits in the order the page gave them (buffered,
+    live, merged, and after a reload), as ``JSON.stringify`` writes them."""
+    page.open()
+    page.load(before="analytics.identify('u-1', {name: 'Ann', plan: 'pro', email: 'a@b.test'})",
+              after="analytics.identify('u-1', {address: {zip: '1', city: 'c'}, seat: 2});"
+                    "analytics.group('g-1', {size: 3, industry: 'x', account: {b: 1, a: 2}})")
+    page.server.wait_events(3)
+    page.reload(before="analytics.identify({vip: true, age: 40})")
+    storage, cookies = page.storage(), page.cookies()
+    assert storage["ajs_user_traits"] == (
+        '{"name":"Ann","plan":"pro","email":"a@b.test","address":{"zip":"1","city":"c"},'
+        '"seat":2,"vip":true,"age":40}')
+    assert storage["ajs_group_properties"] == '{"size":3,"industry":"x","account":{"b":1,"a":2}}'
+    assert (storage["ajs_user_id"], storage["ajs_group_id"]) == ('"u-1"', '"g-1"')
+    assert (cookies["ajs_user_id"]["value"], cookies["ajs_group_id"]["value"]) == (
+        "%22u-1%22", "%22g-1%22")
+    assert page.js("JSON.stringify(analytics.user().traits())") == storage["ajs_user_traits"]

@@ -63,6 +63,29 @@ def c_identity():
     assert p.cookie("ajs_user_id") is None and p.stored("ajs_user_traits") is None
 
 
+def c_traits_keep_their_order():
+    # MicroPython's dicts lose the order json.loads met the keys in: stored traits must be
+    # the text the page's order gives (as on Pyodide), on every write and after a reload
+    from pyajs.jscalls import args_in_order
+
+    a, api, p = make()
+    text = '["u1",{"name":"Ann","plan":"pro","email":"a@b.test","address":{"zip":"1","city":"c"}}]'
+    api.call("identify", args_in_order("identify", json.loads(text), text), None, None)
+    want = '{"name":"Ann","plan":"pro","email":"a@b.test","address":{"zip":"1","city":"c"}}'
+    assert p.stored("ajs_user_traits") == want, p.stored("ajs_user_traits")
+    a2, api2, p2 = make(jar=p.jar, local_storage=p.local_storage)
+    text = '["u1",{"seat":2,"area":"eu"}]'
+    api2.call("identify", args_in_order("identify", json.loads(text), text), None, None)
+    want = want[:-1] + ',"seat":2,"area":"eu"}'
+    assert p2.stored("ajs_user_traits") == want, p2.stored("ajs_user_traits")
+    assert a2.user().traits()["seat"] == 2 and a2.user().traits() == json.loads(want)
+    assert list(api2.call("user.traits", [], None, None)) == [
+        "name", "plan", "email", "address", "seat", "area"]
+    text = '["g1",{"b":1,"a":2}]'
+    api2.call("group", args_in_order("group", json.loads(text), text), None, None)
+    assert p2.stored("ajs_group_properties") == '{"b":1,"a":2}'
+
+
 def c_cookie_wins():
     p0 = FakePlatform()
     p0.jar.write("ajs_anonymous_id=%22cookie-anon%22; path=/")
@@ -147,6 +170,7 @@ def c_builtin_modules():
 
 
 for name, fn in (("identity", c_identity), ("cookie wins", c_cookie_wins),
+                 ("traits keep their order", c_traits_keep_their_order),
                  ("events", c_events), ("storage failures", c_storage_failures),
                  ("retries and queue", c_retries_and_queue), ("batching", c_batching),
                  ("sized dumps and clock", c_sized_dumps_and_clock),
