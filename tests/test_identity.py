@@ -6,7 +6,7 @@ import re
 import pytest
 from fakes import MemoryCookieJar, MemoryLocalStorage
 from pyajs.codec import parse_cookie_header
-from pyajs.identity import Group, User
+from pyajs.identity import Group, User, migrate_legacy_cookies
 from pyajs.storage import build_storages
 
 NOW = 1700000000000
@@ -21,12 +21,14 @@ class Browser:
         self.warnings = []
         self.load()
 
-    def load(self):
+    def load(self, migrate=False):
         """A page load: fresh objects over the same cookies and localStorage."""
         ids, ut, gt, _ = build_storages(self.jar, self.ls, self.hostname, False, None,
                                         self.warnings.append, lambda: NOW)
         self.user = User(ids, ut)
         self.group = Group(ids, gt)
+        if migrate:
+            migrate_legacy_cookies(ids, self.user)
         return self.user
 
     def cookie(self, name):
@@ -336,3 +338,59 @@ def test_group_traits_clear_and_reset(b):
     assert "ajs_group_id" not in b.ls.data and b.cookie("ajs_group_id") is None
     assert "ajs_group_properties" not in b.ls.data
     assert b.user.id() == "u1" and b.user.traits() == {"u": 1}
+
+
+# -- Analytics.js 1.0's cookies ----------------------------------------------------------------
+
+LEGACY_USER = ("%7B%22id%22%3A%22legacy-user%22%2C%22traits%22%3A%7B%22name%22%3A%22Ann%22%2C"
+               "%22plan%22%3A%22pro%22%7D%7D")
+
+
+def test_legacy_cookies_are_migrated_then_removed():
+    b = Browser()
+    b.set_cookie("_sio", "legacy-anon----1700000000000")
+    b.set_cookie("ajs_user", LEGACY_USER)
+    user = b.load(migrate=True)
+    assert (user.anonymous_id(), user.id(), user.traits()) == (
+        "legacy-anon", "legacy-user", {"name": "Ann", "plan": "pro"})
+    assert b.cookie("ajs_anonymous_id") == "%22legacy-anon%22"
+    assert b.cookie("ajs_user_id") == "%22legacy-user%22"
+    assert b.ls.data["ajs_user_traits"] == '{"name":"Ann","plan":"pro"}'
+    assert (b.cookie("_sio"), b.cookie("ajs_user")) == (None, None)
+    # not the group: that is another entity
+    assert (b.group.id(), b.group.traits()) == (None, {})
+    # a later reset is not undone on the next page
+    user.reset()
+    user = b.load(migrate=True)
+    assert (user.id(), user.traits()) == (None, {})
+    assert b.warnings == []
+
+
+def test_legacy_cookies_do_not_override_what_is_stored():
+    b = Browser()
+    user = b.load()
+    user.identify("u-now", {"seat": 1})
+    anon = user.anonymous_id()
+    b.set_cookie("_sio", "legacy-anon----1")
+    b.set_cookie("ajs_user", LEGACY_USER)
+    user = b.load(migrate=True)
+    assert (user.anonymous_id(), user.id(), user.traits()) == (anon, "u-now", {"seat": 1})
+    assert (b.cookie("_sio"), b.cookie("ajs_user")) == (None, None)
+
+
+@pytest.mark.parametrize("sio, user_cookie, want", [
+    ("anon-only", None, ("anon-only", None, {})),  # no separator: the whole value
+    ("----x", "%7B%22id%22%3A12345%7D", (None, "12345", {})),  # a numeric id, as text
+    (None, "%7B%22traits%22%3A%7B%22a%22%3A1%7D%7D", (None, None, {"a": 1})),
+    (None, "not-json", (None, None, {})),
+    (None, "%7B%22id%22%3A%7B%7D%2C%22traits%22%3A5%7D", (None, None, {})),
+])
+def test_legacy_cookie_forms(sio, user_cookie, want):
+    b = Browser()
+    if sio is not None:
+        b.set_cookie("_sio", sio)
+    if user_cookie is not None:
+        b.set_cookie("ajs_user", user_cookie)
+    user = b.load(migrate=True)
+    stored_anon = user._ids.read_id("ajs_anonymous_id", allow_empty=False)
+    assert (stored_anon, user.id(), user.traits()) == want

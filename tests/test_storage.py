@@ -191,6 +191,21 @@ def test_number_localstorage_reads_as_string(browser):
     assert browser.load().read_id("ajs_user_id") == "4.5"
 
 
+def test_numeric_ids_of_analytics_js_1_are_rewritten_as_strings(browser):
+    # Analytics.js 1.0 stored numeric ids as JSON numbers; Analytics.js re-writes them as
+    # JSON strings when it reads them, in every store
+    browser.ls.data["ajs_user_id"] = "12345"
+    browser.ls.data["ajs_group_id"] = "678"
+    browser.set_cookie("ajs_group_id", "678")
+    ids = browser.load()
+    assert (ids.read_id("ajs_user_id"), ids.read_id("ajs_group_id")) == ("12345", "678")
+    assert (browser.ls.data["ajs_user_id"], browser.ls.data["ajs_group_id"]) == (
+        '"12345"', '"678"')
+    assert browser.cookie("ajs_user_id") == "%2212345%22"
+    assert browser.cookie("ajs_group_id") == "%22678%22"
+    assert browser.warnings == []
+
+
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])
 def test_non_json_numbers_are_plain_text_ids(browser, raw):
     browser.set_cookie("ajs_user_id", raw)

@@ -16,7 +16,7 @@ Segment's flexible argument forms first.
 
 from .emitter import Emitter
 from .events import EventFactory
-from .identity import Group, User
+from .identity import Group, User, migrate_legacy_cookies
 from .surrogates import scrub_values, utf8, warning
 from .version import LIBRARY_NAME, __version__
 
@@ -82,6 +82,7 @@ class Analytics:
         self._ready_callbacks = []
         self._middleware = []
         self.debug_enabled = False
+        migrate_legacy_cookies(platform.id_storage, self._user)
         # the anonymous id exists (made unless stored, and written) before any event
         self._user.anonymous_id()
 

@@ -21,6 +21,10 @@ USER_ID_KEY = "ajs_user_id"
 USER_TRAITS_KEY = "ajs_user_traits"
 GROUP_ID_KEY = "ajs_group_id"
 GROUP_TRAITS_KEY = "ajs_group_properties"
+# Analytics.js 1.0's cookies: ``_sio`` = ``<anonymous id>----<session>``, ``ajs_user`` =
+# ``{"id": …, "traits": {…}}`` (URL-encoded JSON)
+LEGACY_SIO = "_sio"
+LEGACY_USER = "ajs_user"
 
 
 def _check_id(method: str, value) -> None:
@@ -140,3 +144,37 @@ class Group(User):
     def logout(self) -> None:
         self._ids.write(self.id_key, None)
         self._traits.write(self.traits_key, None)
+
+
+def migrate_legacy_cookies(ids: Storage, user: User) -> None:
+    """Take over Analytics.js 1.0's cookies: the anonymous id from ``_sio``, the user id and
+    traits from ``ajs_user``, each only where none is stored, so a returning visitor of a
+    site that upgraded keeps their identity. The legacy cookies are removed once read: a
+    later ``reset()`` or change of user must not be undone by them on the next page.
+    (Analytics.js re-reads them on every page, and also takes ``ajs_user`` as the group.)"""
+    cookie = None
+    for store in ids.stores:
+        if store.name == "cookie":
+            cookie = store
+    if cookie is None:
+        return
+    _, sio = ids._get(cookie, LEGACY_SIO)
+    _, legacy = ids._get(cookie, LEGACY_USER)
+    if sio is None and legacy is None:
+        return
+    if isinstance(sio, str):
+        anon = sio.split("----")[0]
+        if anon and not ids.read_id(ANONYMOUS_ID_KEY, allow_empty=False):
+            user.anonymous_id(anon)
+    if isinstance(legacy, dict):
+        uid = legacy.get("id")
+        if isinstance(uid, (int, float)) and not isinstance(uid, bool):
+            uid = str(int(uid)) if uid == int(uid) else str(uid)
+        if isinstance(uid, str) and uid and not user.id():
+            user.id(uid)
+        traits = legacy.get("traits")
+        if isinstance(traits, dict) and traits and not user.traits_in_order():
+            user.traits(traits)
+    for key, value in ((LEGACY_SIO, sio), (LEGACY_USER, legacy)):
+        if value is not None:
+            ids._set(cookie, key, None)

@@ -43,7 +43,14 @@ class CookieStore:
             self._values = {}
         if key not in self._values:
             raw = parse_cookie_header(header).get(key)
-            self._values[key] = None if raw is None else parse_stored(decode_cookie_value(raw))
+            if raw is None:
+                value = None
+            else:
+                text = decode_cookie_value(raw)
+                value = parse_stored(text)
+                if isinstance(value, dict):  # Analytics.js 1.0's ajs_user: keep the order
+                    value = reorder(value, text)
+            self._values[key] = value
         return self._values[key]
 
     def set(self, key: str, value) -> None:
@@ -174,9 +181,10 @@ class Storage:
     def read_id(self, key: str, allow_empty: bool = True):
         """An id by the cookie-wins rule, then re-synced into the stores that disagree.
 
-        Numbers are read as strings (a raw ``12345`` cookie); any other non-string value is
-        corrupt: it is ignored with one warning and replaced by the winner. With
-        ``allow_empty`` False an empty string counts as no value (the anonymous id).
+        Numbers are read as strings (a raw ``12345`` cookie, Analytics.js 1.0's numeric ids
+        in localStorage) and re-written as such; any other non-string value is corrupt: it
+        is ignored with one warning and replaced by the winner. With ``allow_empty`` False
+        an empty string counts as no value (the anonymous id).
         """
         if key in self._memory_only:
             return self.memory.get(key)
@@ -196,15 +204,14 @@ class Storage:
             if not ok:
                 continue
             answered = True
+            seen.append((store, value))  # as stored: a number is re-written as text
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = _number_text(value)
             elif value is not None and not isinstance(value, str):
                 self._warn_once("corrupt:" + store.name + ":" + key,
                                 "pyajs: ignoring %s %s: %s is not an id" % (
                                     store.name, key, _short(dumps(value))))
-                seen.append((store, value))
                 continue
-            seen.append((store, value))
             if winner is None and value is not None and (allow_empty or value != ""):
                 winner = value
         if not answered:

@@ -80,3 +80,29 @@ def test_bad_cookie_option_is_reported_and_defaults_kept(page):
     warnings = page.warnings()
     assert any("cookie.maxage" in w for w in warnings)
     assert any("cookie.sameSite" in w for w in warnings)
+
+
+def test_analytics_js_1_cookies_and_numeric_ids_are_taken_over(page):
+    """A visitor of the site's Analytics.js 1.0 days: the anonymous id from ``_sio``, the user
+    id and traits from ``ajs_user`` (then both removed), a numeric group id in localStorage
+    re-written as a JSON string."""
+    page.open(origin=page.server.named)
+    page.js("""() => {
+      const SITE = '; domain=pyajs.test; path=/; max-age=8640000';
+      document.cookie = '_sio=legacy-anon----1700000000000' + SITE;
+      document.cookie = 'ajs_user=' + encodeURIComponent(JSON.stringify(
+        {id: 'legacy-user', traits: {name: 'Ann', plan: 'pro'}})) + SITE;
+      localStorage.setItem('ajs_group_id', '12345');
+    }""")
+    page.load(after="analytics.track('Back')")
+    (event,) = page.server.wait_events(1)
+    assert (event["anonymousId"], event["userId"]) == ("legacy-anon", "legacy-user")
+    assert page.js("analytics.group().id()") == "12345"  # read (and re-synced) when asked
+    cookies, storage = page.cookies(), page.storage()
+    assert "_sio" not in cookies and "ajs_user" not in cookies
+    assert cookies["ajs_anonymous_id"]["value"] == "%22legacy-anon%22"
+    assert cookies["ajs_user_id"]["value"] == "%22legacy-user%22"
+    assert cookies["ajs_group_id"]["value"] == "%2212345%22"
+    assert storage["ajs_user_traits"] == '{"name":"Ann","plan":"pro"}'
+    assert storage["ajs_group_id"] == '"12345"'
+    assert "ajs_group_properties" not in storage  # the legacy user is not a group
