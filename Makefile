@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8000
 
-.PHONY: demo test lint setup
+.PHONY: demo test test-fast lint setup
 
 setup:
 	./scripts/setup.sh
@@ -14,6 +14,11 @@ test:
 	./scripts/setup.sh --browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# No browser: the unit, server and packaging tests (the e2e mark: tests/conftest.py).
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not e2e"
 
 lint: setup
 	$(PY) -m ruff check .

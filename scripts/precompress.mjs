@@ -1,7 +1,8 @@
-// Precompresses the large runtime files serve.py hands to the browser, once, after `npm ci`:
+// Precompresses the large runtime files the dev server hands to the browser, once per runtime
+// version (scripts/setup.sh --browser: the tests and benchmarks; the demo does without):
 // writes <file>.br (brotli, quality 11) and <file>.gz (gzip -9) under .pyajs/precompressed/,
 // mirroring their paths under the repository, plus manifest.json naming each source's size
-// and sha256 so serve.py uses a variant only while it matches the file it was made from.
+// and sha256 so the server uses a variant only while it matches the file it was made from.
 // Node's built-in zlib does both formats, so the server needs no Python dependency for them.
 //
 //   node scripts/precompress.mjs [--force]
@@ -66,6 +67,9 @@ for (const [folder, wanted] of SOURCES) {
       kept++;
       continue;
     }
+    // Brotli at quality 11 takes seconds per megabyte: say what is going on.
+    const started = Date.now();
+    process.stdout.write(`precompress: ${rel} (${(data.length / 1e6).toFixed(1)} MB)... `);
     const encodings = {};
     const variants = {
       br: () => brotliCompressSync(data, {
@@ -85,6 +89,7 @@ for (const [folder, wanted] of SOURCES) {
       }
     }
     manifest[rel] = { size: data.length, sha256, encodings };
+    console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
     made++;
   }
 }

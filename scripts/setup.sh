@@ -20,22 +20,29 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 
 # Browser runtimes: pinned in package.json, integrity-checked by package-lock.json.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing the browser runtimes (npm ci: Pyodide, PyScript, MicroPython)..."
   npm ci --no-audit --no-fund --loglevel=error
 fi
 # One debug check out of MicroPython's JavaScript glue (see the script; done in place, so
 # serve.py, the precompressed copies and the Node tests all use the same file).
 node scripts/patch-runtime.mjs
-# Brotli and gzip copies of the large runtime files, for serve.py (Node's zlib; skipped
-# quickly when they match the installed files).
-node scripts/precompress.mjs
 
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating the virtualenv .venv..."
+  python3 -m venv .venv
+fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: installing pyajs and the pinned Python tools into .venv (pip)..."
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
   touch .venv/.installed
 fi
 
 if [ "$want_browser" = "--browser" ]; then
+  # Brotli and gzip copies of the large runtime files, made once per runtime version (Node's
+  # zlib; skipped quickly when they match the installed files). Only the tests and the
+  # benchmarks want them: the demo's server gzips on request instead, so a first `make demo`
+  # does not wait minutes for brotli.
+  node scripts/precompress.mjs
   if ! .venv/bin/python tests/e2e/browser_path.py >/dev/null 2>&1; then
     apt_install chromium
   fi

@@ -9,12 +9,13 @@ import importlib.util
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .collector import DEMO_WRITE_KEY
 from .http import make_server
-from .paths import DEFAULT_DB
+from .paths import DB_PATH, find_root, missing_runtimes
 
 SERVE_DESCRIPTION = """pyajs local dev server: the demo's static files plus a Segment-compatible
 collector (POST /v1/*; inspect with GET /api/events and /api/stats)."""
@@ -26,7 +27,15 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
-    parser.add_argument("--db", default=str(DEFAULT_DB), help="SQLite file for events, or :memory:")
+    parser.add_argument(
+        "--db", help="SQLite file for events, or :memory: (default: ROOT/.pyajs/events.sqlite3)"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="the pyajs checkout to serve (web/, pysrc/, node_modules/); default: the one this"
+        " package is in, else the current directory",
+    )
     parser.add_argument(
         "--write-key",
         action="append",
@@ -60,13 +69,26 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Print the URL (with the real port) and serve until Ctrl-C or SIGTERM."""
+    root = find_root(args.root)
+    if root is None:
+        where = args.root or Path.cwd()
+        print(f"pyajs serve: {where} is not a pyajs checkout (no web/demo.html and"
+              " pysrc/pyajs/): the demo's pages and the runtimes are not in the installed"
+              " package; run it in a checkout or pass --root DIR", file=sys.stderr)
+        return 2
+    missing = missing_runtimes(root)
+    if missing:
+        print(f"pyajs serve: runtimes not installed under {root / 'node_modules'}"
+              f" ({', '.join(missing)}): run ./scripts/setup.sh (npm ci) for pages to start",
+              file=sys.stderr)
     try:
         server = make_server(
             args.host,
             args.port,
-            args.db,
+            args.db or root.joinpath(*DB_PATH),
             args.write_keys or [DEMO_WRITE_KEY],
             quiet=args.quiet,
+            root=root,
             faults=args.faults,
             strip_package=not args.full_source,
             oracle=args.oracle,

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.server.helpers import REPO, ev
 
 
@@ -59,3 +61,30 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert done.stderr == (f"pyajs serve: port {port} on 127.0.0.1 is already in use (another"
                            " server?); stop it or pick another port with --port\n")
+
+
+def test_outside_a_checkout_is_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pyajs_server", "serve", "--root", str(tmp_path), "--port", "0"],
+        capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"pyajs serve: {tmp_path} is not a pyajs checkout")
+    assert done.stderr.count("\n") == 1
+
+
+def test_commands_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from pyajs.version import __version__
+    from pyajs_server.cli import make_parser
+
+    parser = make_parser()
+    args = parser.parse_args(["serve", "--port", "0", "--faults", "--oracle"])
+    assert (args.command, args.port, args.faults, args.oracle) == ("serve", 0, True, True)
+    assert parser.parse_args(["serve"]).oracle is False  # the oracle only when asked
+    assert {"serve", "build"} <= set(parser._subparsers._group_actions[0].choices)
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"pyajs {__version__}\n"
