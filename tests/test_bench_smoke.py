@@ -105,3 +105,24 @@ def test_runtimes_smoke_prints_both_runtimes_and_their_ratios() -> None:
             expected = figures["pyajs_%s_%s" % (runtime, key)] / figures["analytics_next_" + key]
             assert ratio == pytest.approx(expected, rel=0.01, abs=0.001), (key, runtime)
     assert any(line.startswith("figure") for line in lines)
+
+
+def test_firstvisit_smoke_prints_every_figure_for_both_networks() -> None:
+    lines, figures = smoke("firstvisit.py")
+    assert figures["runs"] == 1
+    for net in ("fast", "slow"):
+        for lib in ("pyajs_mpy", "pyajs_py", "analytics_next"):
+            for key in ("ready_s", "first_event_s", "kb"):
+                value = figures["%s_%s_%s" % (net, lib, key)]
+                assert isinstance(value, (int, float)) and value > 0, (net, lib, key, value)
+            # no task may pass 50 ms: then these are 0
+            for key in ("tbt_ms", "longest_task_ms", "pyajs_share_ms"):
+                value = figures["%s_%s_%s" % (net, lib, key)]
+                assert isinstance(value, (int, float)) and value >= 0, (net, lib, key, value)
+        # the runtime's size shows in what each page transferred
+        assert figures[net + "_pyajs_py_kb"] > figures[net + "_pyajs_mpy_kb"] > \
+            figures[net + "_analytics_next_kb"]
+    assert set(figures["targets_met"]) == {
+        "ready_mpy_le_1.25x", "first_event_mpy_le_1.25x", "longest_task_mpy_le_100ms",
+        "tbt_mpy_le_next_plus_50ms", "pyajs_share_py_lt_50ms"}
+    assert any(line.startswith("figure") for line in lines)

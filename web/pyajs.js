@@ -409,6 +409,7 @@ function start() {
     document.querySelector("script[type='mpy'], mpy-config, mpy-script");
   if (type === "mpy" && !viaPyScript) {
     const booting = startMicroPython().catch(
+    performance.mark("pyajs:start"); // where pyajs's own Python begins (bench/firstvisit.py)
       (e) => console.error("pyajs: MicroPython failed to start", e));
     warmUp();
     return booting;
@@ -416,7 +417,7 @@ function start() {
   const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
   boot.type = type;
-  boot.textContent = "import pyajs";
+  boot.textContent = 'import js\njs.performance.mark("pyajs:start")\nimport pyajs';
   if (!own) boot.setAttribute("config", pyscriptConfig(type));
   else if (!/pyajs(-mpy)?\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
     console.warn("pyajs: this page has its own PyScript config; add " +
