@@ -45,6 +45,16 @@ def test_track_event_fields():
         "integrations": {}, "timestamp": "2023-11-14T22:13:20.123Z", "writeKey": "WK"}
 
 
+def test_user_agent_data_goes_on_every_event_when_the_browser_has_it():
+    uad = {"brands": [{"brand": "Chromium", "version": "140"}], "mobile": False,
+           "platform": "Linux", "platformVersion": "6.1"}
+    f = factory(env=dict(ENV, userAgentData=uad))
+    for kind in ("track", "page", "identify"):
+        event = f.build(kind, {"event": "E"} if kind == "track" else {}, {}, PLAIN, None, "a")
+        assert event["context"]["userAgentData"] == uad
+    assert "userAgentData" not in build()["context"]  # none: left out (http, Firefox)
+
+
 def test_anonymous_event_has_explicit_null_user_id():
     event = build()
     assert "userId" in event and event["userId"] is None

@@ -107,6 +107,27 @@ const guard = (fn) => function (...args) {
 
 let environmentJson = null;
 
+// navigator.userAgentData (Chromium, secure contexts only): {brands, mobile, platform} on
+// every event's context, or the high-entropy values the load option
+// highEntropyValuesClientHints lists (["platformVersion", "model", …]), as Analytics.js
+// sends them; absent where the API is missing. Asked for now, while the runtime downloads, so no
+// event waits for it (startMicroPython waits for the answer; Pyodide starts far later).
+let userAgentData; // undefined: none
+const userAgentDataReady = (() => {
+  try {
+    const uad = navigator.userAgentData;
+    if (!uad) return null;
+    userAgentData = uad.toJSON();
+    const stub = window.analytics || {};
+    const hints = stub._loadOptions && stub._loadOptions.highEntropyValuesClientHints;
+    if (!hints) return null;
+    return uad.getHighEntropyValues(hints).then(
+      (values) => { userAgentData = values; }, () => { /* refused: the low-entropy ones */ });
+  } catch (e) {
+    return null;
+  }
+})();
+
 const helpers = {
   ERR,
   installed: false, // true once one interpreter owns window.analytics
@@ -133,7 +154,7 @@ const helpers = {
       let timezone;
       try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
       environmentJson = JSON.stringify({
-        userAgent: navigator.userAgent, locale: navigator.language, timezone });
+        userAgent: navigator.userAgent, userAgentData, locale: navigator.language, timezone });
     }
     return environmentJson;
   },
@@ -362,6 +383,7 @@ async function startMicroPython() {
       if (!r.ok) throw new Error(`${MPY_PACKAGE}: HTTP ${r.status}`);
       return r.arrayBuffer();
     }).then(unpack),
+    userAgentDataReady,
   ]);
   const mp = await loadMicroPython({
     url: abs(MPY_WASM), heapsize: MPY_HEAP,

@@ -31,15 +31,20 @@ def bool_integrations(integrations) -> dict:
     return {k: (v if isinstance(v, bool) else bool(v)) for k, v in integrations.items()}
 
 
+# What the browser says of itself on every event's context; userAgentData only where the
+# browser has it (Chromium, in a secure context).
+ENV_KEYS = ("userAgent", "userAgentData", "locale", "timezone")
+
+
 class EventFactory:
     """Makes Segment events for one write key and one browser environment."""
 
     def __init__(self, write_key: str, env, integrations: dict | None = None,
                  clock=now_ms):
-        """``env`` (library, userAgent, locale, timezone: fixed for the page's life) is the
-        dict, or a function that returns it, called when the first event is built: a
-        browser takes tens of milliseconds to name its time zone the first time, which
-        need not delay ``ready``."""
+        """``env`` (library, userAgent, userAgentData, locale, timezone: fixed for the
+        page's life) is the dict, or a function that returns it, called when the first
+        event is built: a browser takes tens of milliseconds to name its time zone the first
+        time, which need not delay ``ready``."""
         self.write_key = write_key
         self._env = env
         self._library = None
@@ -50,8 +55,7 @@ class EventFactory:
     def _read_env(self) -> None:
         env = self._env() if callable(self._env) else self._env
         self._library = env["library"]
-        self._env_items = [(k, env[k]) for k in ("userAgent", "locale", "timezone")
-                           if env.get(k) is not None]
+        self._env_items = [(k, env[k]) for k in ENV_KEYS if env.get(k) is not None]
 
     def build(self, event_type: str, fields: dict, options: dict, snapshot: dict,
               user_id, anonymous_id: str, at_ms: int | None = None) -> dict:

@@ -234,3 +234,23 @@ def test_source_middleware_can_change_and_drop_events(page):
     assert [e["event"] for e in events if e["type"] == "track"].count("Drop Me") == 0
     keep = by(events, "event", "Keep Me")[0]
     assert keep["properties"] == {"a": 1, "enriched": True}
+
+
+def test_user_agent_data_in_a_secure_context_only(page):
+    """``http://127.0.0.1`` is a secure context: ``navigator.userAgentData`` on every event,
+    with the high-entropy hints ``highEntropyValuesClientHints`` asks for; on plain http
+    (``www.pyajs.test``) the browser has none and the events carry none."""
+    page.open()
+    page.load({"highEntropyValuesClientHints": ["platformVersion", "architecture"]},
+              after="analytics.track('Secure'); analytics.page()")
+    expected = page.js("""() => navigator.userAgentData.getHighEntropyValues(
+        ['platformVersion', 'architecture'])""")
+    assert {"brands", "mobile", "platform", "platformVersion", "architecture"} <= set(expected)
+    for event in page.server.wait_events(2):
+        assert event["context"]["userAgentData"] == expected, event["type"]
+    page.server.clear()
+    page.open(origin=page.server.named)
+    page.load(after="analytics.track('Plain http')")
+    (event,) = page.server.wait_events(1)
+    assert page.js("navigator.userAgentData === undefined") is True
+    assert "userAgentData" not in event["context"]
