@@ -408,6 +408,7 @@ async function startMicroPython() {
     }
     // imported, not run as source: the interpreter's compiler is never needed ("/lib" is on
     // MicroPython's path)
+    performance.mark("pyajs:start"); // where pyajs's own Python begins (bench/firstvisit.py)
     mp.pyimport("pyajs");
   } finally {
     Error.stackTraceLimit = limit;
@@ -431,7 +432,6 @@ function start() {
     document.querySelector("script[type='mpy'], mpy-config, mpy-script");
   if (type === "mpy" && !viaPyScript) {
     const booting = startMicroPython().catch(
-    performance.mark("pyajs:start"); // where pyajs's own Python begins (bench/firstvisit.py)
       (e) => console.error("pyajs: MicroPython failed to start", e));
     warmUp();
     return booting;
