@@ -34,6 +34,10 @@ STATIC_MOUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # validators (ETag -> 304).
 VERSIONED_PATH = re.compile(r"^/vendor/(pyodide|pyscript|micropython)/(\d[^/]*)/(.+)$")
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Every static file may be used by a page of another origin (the dev server acting as a
+# site's CDN): the loader, its module imports, the wasm and the package are all fetched in
+# CORS mode. Nothing here is private, and no credentials are involved.
+CROSS_ORIGIN = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 
 # Explicit table rather than `mimetypes`, whose answers depend on the host's configuration
 # (and browsers refuse module scripts / streaming wasm compilation with the wrong type).
@@ -175,7 +179,7 @@ def serve_package_zip(h: DevHandler, path: str = PACKAGE_ZIP_PATH) -> None:
     data, etag, gzipped = built
     coding = choose_encoding(h.headers.get("Accept-Encoding"), ["gzip"])
     headers = {"ETag": variant_etag(etag, coding), "Cache-Control": "no-cache",
-               "Vary": "Accept-Encoding"}
+               "Vary": "Accept-Encoding", **CROSS_ORIGIN}
     if coding:
         headers["Content-Encoding"] = coding
     if not_modified(h, headers["ETag"], None):
@@ -211,6 +215,7 @@ def serve_file(h: DevHandler, target: Path, cache_control: str = "no-cache") -> 
             "ETag": variant_etag(base_etag, coding),
             "Last-Modified": email.utils.formatdate(stat.st_mtime, usegmt=True),
             "Cache-Control": cache_control,
+            **CROSS_ORIGIN,
         }
         if variants or is_compressible(content_type):
             headers["Vary"] = "Accept-Encoding"

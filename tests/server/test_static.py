@@ -182,3 +182,18 @@ def test_root_redirect_keeps_the_query(client: Client) -> None:
     status, headers, _ = client.request("GET", "/?runtime=mpy")
     assert status == 302
     assert headers["location"] == "/demo.html?runtime=mpy"
+
+
+@pytest.mark.parametrize(
+    "path", ["/demo.html", "/vendor/pyodide/pyodide.asm.wasm", "/vendor/pyscript/core.js",
+             "/pyajs/pyajs.zip", PACKAGE_MPK_PATH])
+def test_static_files_may_be_used_by_pages_of_other_origins(client: Client, path: str) -> None:
+    """The dev server can act as a site's CDN: every static file and package form says any
+    origin may read it, on a 200 and on a 304."""
+    status, headers, _ = client.request("GET", path, headers={"Origin": "http://shop.test"})
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "*"
+    assert headers["cross-origin-resource-policy"] == "cross-origin"
+    status, headers, _ = client.request("GET", path, headers={"If-None-Match": headers["etag"]})
+    assert status == 304
+    assert headers["access-control-allow-origin"] == "*"
