@@ -3,6 +3,11 @@ library so the collector separates their events) and its own headless Chromium, 
 the two-label host ``shop.test`` to 127.0.0.1 so both libraries probe the cookie domain as
 on a real site. Each library of each scenario gets a fresh browser context.
 
+Two sites: ``secure`` (the whole suite), where that Chromium treats
+``http://shop.test:<port>`` as a secure context, as every https site is (``navigator.
+userAgentData`` and other secure-only APIs exist there), and ``http`` (a subset of the
+scenarios), plain http, as before.
+
 At the end of the run the suite prints, per pyajs runtime, how many scenarios were
 identical, deliberately different (README's table) or still open.
 """
@@ -40,30 +45,40 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 
 class ChromiumThread:
-    """A Chromium driven from a thread of its own. Playwright's sync API allows one instance
+    """Chromium driven from a thread of its own. Playwright's sync API allows one instance
     per thread, and the e2e suite's fixtures hold one in the main thread for the whole run,
-    so the conformance suite runs each library's scenario here, in this thread."""
+    so the conformance suite runs each library's scenario here, in this thread: in one
+    browser per site (``secure``, ``http``), each launched at its first use."""
 
-    def __init__(self):
+    def __init__(self, port=None):
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="conformance-chromium")
         self.playwright = None
-        self.browser = None
+        self.browsers = {}
+        self.args = {
+            "http": ARGS,
+            # the port is the server's, chosen at run time: hence a launch after it started
+            "secure": ARGS + ["--unsafely-treat-insecure-origin-as-secure=http://%s:%s" % (
+                harness.HOST, port)],
+        }
 
-    def run(self, fn, *args):
-        """``fn(browser, *args)`` in the thread; its result, or its exception."""
-        return self.pool.submit(self._call, fn, *args).result()
+    def run(self, fn, *args, site="secure"):
+        """``fn(browser, *args)`` in the thread, in ``site``'s browser; its result, or its
+        exception."""
+        return self.pool.submit(self._call, site, fn, *args).result()
 
-    def _call(self, fn, *args):
-        if self.browser is None or not self.browser.is_connected():  # a crash costs one test
+    def _call(self, site, fn, *args):
+        browser = self.browsers.get(site)
+        if browser is None or not browser.is_connected():  # a crash costs one test
             if self.playwright is None:
                 self.playwright = sync_playwright().start()
-            self.browser = self.playwright.chromium.launch(
-                executable_path=chromium_path(), args=ARGS)
-        return fn(self.browser, *args)
+            browser = self.browsers[site] = self.playwright.chromium.launch(
+                executable_path=chromium_path(), args=self.args[site])
+        return fn(browser, *args)
 
     def _stop(self):
-        if self.browser is not None and self.browser.is_connected():
-            self.browser.close()
+        for browser in self.browsers.values():
+            if browser.is_connected():
+                browser.close()
         if self.playwright is not None:
             self.playwright.stop()
 
@@ -73,25 +88,27 @@ class ChromiumThread:
 
 
 @pytest.fixture(scope="session")
-def conf_chromium():
-    chromium = ChromiumThread()
+def conf_chromium(conf_server):
+    chromium = ChromiumThread(conf_server.port)
     yield chromium
     chromium.close()
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line per runtime: how its scenarios compared with analytics-next."""
+    """One line per runtime and site: how its scenarios compared with analytics-next."""
     results = harness.RESULTS
     if not results:
         return
-    for runtime in harness.RUNTIMES:
-        statuses = [status for (_, rt), status in results.items() if rt == runtime]
-        if not statuses:
-            continue
-        terminalreporter.write_line(
-            "conformance (%s): %d scenarios: %d identical, %d deliberately different, "
-            "%d open" % (runtime, len(statuses), statuses.count("identical"),
-                         statuses.count("deliberately different"), statuses.count("open")))
-    for (name, runtime), status in results.items():
+    for site in harness.SITES:
+        for runtime in harness.RUNTIMES:
+            statuses = [status for (_, rt, st), status in results.items()
+                        if rt == runtime and st == site]
+            if not statuses:
+                continue
+            terminalreporter.write_line(
+                "conformance (%s, %s): %d scenarios: %d identical, %d deliberately different, "
+                "%d open" % (runtime, site, len(statuses), statuses.count("identical"),
+                             statuses.count("deliberately different"), statuses.count("open")))
+    for (name, runtime, site), status in results.items():
         if status == "open":
-            terminalreporter.write_line("  open: %s[%s]" % (name, runtime))
+            terminalreporter.write_line("  open: %s[%s, %s]" % (name, runtime, site))

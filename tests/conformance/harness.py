@@ -74,6 +74,9 @@ LIBS = {"next": NEXT, "pyajs": PYAJS}
 # pyajs's runtimes, as analytics.load(key, {runtime}) names them: "py" (Pyodide, the
 # default) and "mpy" (MicroPython). Every scenario runs on each.
 RUNTIMES = ("py", "mpy")
+# The sites the suite runs on: "secure" (Chromium told that the site's http origin is a
+# secure context, as every https site is: the whole suite) and "http" (plain http: a subset).
+SITES = ("secure", "http")
 # where the page fetches each runtime from (serve.py's /vendor/ routes)
 RUNTIME_PATHS = {"py": "/vendor/pyodide/", "mpy": "/vendor/micropython/"}
 
@@ -119,6 +122,7 @@ class Tab:
         self.seen = {}  # write key → events already observed
         self.observations = []
         self.ready = False
+        self.secure = set()  # isSecureContext of each page opened
 
     # -- driving ------------------------------------------------------------------------
     def open(self, query="", lib=None):
@@ -127,6 +131,7 @@ class Tab:
         self.current = LIBS[lib] if lib else self.lib
         self.ready = False
         self.page.goto(self.origin + self.current.page_path + query)
+        self.secure.add(self.page.evaluate("isSecureContext"))
 
     def load(self, before="", options=None, after="", wait=True, options_js=None):
         """``before`` (buffered calls), ``analytics.load(key, options)``, ``after``, a
@@ -302,7 +307,7 @@ def decode_cookie(raw):
 
 
 NORMALISED_SEEN = set()  # which per-library stamps the normaliser has checked and removed
-# (scenario, runtime) → "identical" | "deliberately different" | "open" (for the summary)
+# (scenario, runtime, site) → "identical" | "deliberately different" | "open" (the summary)
 RESULTS = {}
 
 
