@@ -43,6 +43,13 @@ if [ "$want_browser" = "--browser" ]; then
   # benchmarks want them: the demo's server gzips on request instead, so a first `make demo`
   # does not wait minutes for brotli.
   node scripts/precompress.mjs
+  # micropip, which a PyScript page's `packages` needs (the e2e test of the wheel).
+  if [ ! -f .pyajs/wheels/micropip-0.11.1-py3-none-any.whl ]; then
+    echo "setup: fetching micropip for the wheel's e2e test (pip download)..."
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+      --only-binary=:all: --python-version 3.13 --require-hashes \
+      -r scripts/micropip-requirements.txt -d .pyajs/wheels
+  fi
   if ! .venv/bin/python tests/e2e/browser_path.py >/dev/null 2>&1; then
     apt_install chromium
   fi

@@ -441,7 +441,9 @@ function start() {
   boot.type = type;
   boot.textContent = 'import js\njs.performance.mark("pyajs:start")\nimport pyajs';
   if (!own) boot.setAttribute("config", pyscriptConfig(type));
-  else if (!/pyajs(-mpy)?\.zip/.test(own.getAttribute("config") || own.textContent || "")) {
+  // (pyajs installed from its wheel by the config's "packages" needs no files entry)
+  else if (!/pyajs(-mpy)?\.zip|pyajs-[^"'/]*\.whl/.test(own.getAttribute("config") ||
+                                                      own.textContent || "")) {
     console.warn("pyajs: this page has its own PyScript config; add " +
       `"files": {"${abs(PACKAGES[type])}": "./*"} to it so pyajs can load`);
   }

@@ -55,6 +55,14 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="serve analytics-next (test-only oracle: its script, chunks and settings)",
     )
     parser.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="/PREFIX/=DIR",
+        help="also serve folder DIR at URL /PREFIX/ (repeatable), e.g. a built wheel for a"
+        " PyScript page's packages",
+    )
+    parser.add_argument(
         "--full-source",
         action="store_true",
         help="serve pyajs.zip with comments and docstrings (default: stripped, lines kept)",
@@ -75,6 +83,11 @@ def serve(args: argparse.Namespace) -> int:
         print(f"pyajs serve: {where} is not a pyajs checkout (no web/demo.html and"
               " pysrc/pyajs/): the demo's pages and the runtimes are not in the installed"
               " package; run it in a checkout or pass --root DIR", file=sys.stderr)
+        return 2
+    try:
+        mounts = [parse_mount(spec) for spec in args.mount]
+    except ValueError as exc:
+        print(f"pyajs serve: --mount {exc}", file=sys.stderr)
         return 2
     missing = missing_runtimes(root)
     if missing:
@@ -101,6 +114,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"pyajs serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
                   file=sys.stderr)
         return 1
+    server.mounts = tuple(mounts) + server.mounts  # ahead of "/" (web/)
     # SIGTERM stops like Ctrl-C: the listening socket and the database are closed cleanly.
     # (Every acknowledged event is committed already; this just skips WAL recovery.)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -118,6 +132,17 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def parse_mount(spec: str) -> tuple[str, tuple[str, ...]]:
+    """`/PREFIX/=DIR` as a static mount (URL prefix, folder); ValueError says what is wrong."""
+    prefix, sep, folder = spec.partition("=")
+    if not sep or not prefix.startswith("/") or not prefix.endswith("/") or prefix == "/":
+        raise ValueError(f"{spec!r}: expected /PREFIX/=DIR")
+    path = Path(folder).expanduser().resolve()
+    if not path.is_dir():
+        raise ValueError(f"{spec!r}: {path} is not a folder")
+    return prefix, (str(path),)
 
 
 def add_build_parser(subparsers: Any) -> None:

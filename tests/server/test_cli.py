@@ -88,3 +88,12 @@ def test_commands_and_version(capsys: pytest.CaptureFixture[str]) -> None:
         parser.parse_args(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"pyajs {__version__}\n"
+
+
+def test_mount_spec(tmp_path: Path) -> None:
+    from pyajs_server.cli import parse_mount
+
+    assert parse_mount(f"/wheels/={tmp_path}") == ("/wheels/", (str(tmp_path.resolve()),))
+    for bad in ("wheels/=x", "/wheels=x", "/=x", "/wheels/", f"/w/={tmp_path / 'missing'}"):
+        with pytest.raises(ValueError, match="expected /PREFIX/=DIR|is not a folder"):
+            parse_mount(bad)

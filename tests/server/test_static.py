@@ -197,3 +197,15 @@ def test_static_files_may_be_used_by_pages_of_other_origins(client: Client, path
     status, headers, _ = client.request("GET", path, headers={"If-None-Match": headers["etag"]})
     assert status == 304
     assert headers["access-control-allow-origin"] == "*"
+
+
+def test_extra_mount_serves_its_folder_only(client: Client, tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "pyajs-0.1.0-py3-none-any.whl").write_bytes(b"PK")
+    client.server.mounts = (("/wheels/", (str(extra),)),) + client.server.mounts
+    status, headers, body = client.request("GET", "/wheels/pyajs-0.1.0-py3-none-any.whl")
+    assert (status, headers["content-type"], body) == (200, "application/zip", b"PK")
+    assert client.request("GET", "/wheels/../secret.txt")[0] == 404
+    assert client.request("GET", "/wheels/%2e%2e/secret.txt")[0] == 404
+    assert client.request("GET", "/demo.html")[0] == 200  # the others still there
