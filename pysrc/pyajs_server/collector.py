@@ -26,6 +26,7 @@ from .validation import (
     SHORT_TYPES,
     ApiError,
     compact_size,
+    is_iso_datetime,
     parse_json_body,
     validate_event,
 )
@@ -184,7 +185,7 @@ def collect(h: DevHandler, path: str, route: str) -> None:
         raise ApiError(
             413, f"event: {len(raw)} bytes is over the {MAX_EVENT_BYTES}-byte event limit"
         )
-    payload = parse_json_body(raw)
+    payload, replaced = parse_json_body(raw)
     write_key = request_write_key(h, payload)
     if route == BATCH:
         events = batch_events(payload, write_key)
@@ -215,6 +216,10 @@ def collect(h: DevHandler, path: str, route: str) -> None:
         )
     _stored, duplicates = h.server.store.insert(rows)
     answer: dict[str, Any] = {"success": True}
+    if replaced:
+        # Kept, with U+FFFD in place of each lone surrogate (validation's Unicode rule).
+        answer["warnings"] = [f"{where}: a lone UTF-16 surrogate was replaced with U+FFFD"
+                              for where in replaced]
     if duplicates:
         # Still a success: the client must stop retrying what we already have.
         h.server.counters.add(duplicates=duplicates)
@@ -225,14 +230,21 @@ def collect(h: DevHandler, path: str, route: str) -> None:
 def batch_events(
     payload: dict[str, Any], write_key: str
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Validate every batch item (all or nothing) and merge batch-level sentAt/context."""
+    """Validate every batch item and merge batch-level sentAt/context.
+
+    All or nothing: one invalid item refuses the whole batch (400 or 413 naming it, e.g.
+    `batch[3].event: ...`) and nothing of it is stored. A client gets one answer per
+    request, so a 2xx has to mean that every event was stored: were the valid ones kept
+    and the request answered 4xx, the client could not tell which were; answered 2xx, the
+    invalid ones would be lost without a word. The refusal makes the bug visible at once.
+    """
     batch = payload.get("batch")
     if not isinstance(batch, list):
         raise ApiError(400, "batch: required array of events")
     if not batch:
         raise ApiError(400, "batch: must not be empty")
-    if "sentAt" in payload and not isinstance(payload["sentAt"], str):
-        raise ApiError(400, "sentAt: must be a string")
+    if "sentAt" in payload and not is_iso_datetime(payload["sentAt"]):
+        raise ApiError(400, "sentAt: must be an ISO 8601 date-time string")
     if "context" in payload and not isinstance(payload["context"], dict):
         raise ApiError(400, "context: must be a JSON object")
     events = []
@@ -265,19 +277,26 @@ def list_events(h: DevHandler, query: str) -> None:
         raise ApiError(400, f"type: must be one of {', '.join(EVENT_TYPES)}")
     after = None
     if "after" in params:
-        try:
-            after = int(params["after"])
-        except ValueError:
-            raise ApiError(400, "after: must be an integer row id") from None
+        after = _int_param(params["after"], "after", 0, MAX_ROW_ID, "a row id")
     limit = DEFAULT_LIMIT
     if "limit" in params:
-        try:
-            limit = int(params["limit"])
-        except ValueError:
-            raise ApiError(400, "limit: must be an integer") from None
-        if limit < 0:
-            raise ApiError(400, "limit: must not be negative")
-        limit = min(limit, MAX_LIMIT)
+        limit = _int_param(params["limit"], "limit", 0, MAX_LIMIT, "a count")
     events = h.server.store.query(filters, after=after, limit=limit)
     h.send_json(200, {"events": events}, {"Cache-Control": "no-store"})
 
+
+
+# SQLite's row ids are signed 64-bit integers.
+MAX_ROW_ID = 2**63 - 1
+
+
+def _int_param(text: str, name: str, low: int, high: int, what: str) -> int:
+    """A query parameter that must be an integer in [low, high] (400 naming it otherwise)."""
+    value = text.strip()
+    digits = value[1:] if value[:1] in "+-" else value
+    if not digits.isdigit() or not digits.isascii() or len(digits) > 20:
+        raise ApiError(400, f"{name}: must be an integer ({what}), got {text[:40]!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise ApiError(400, f"{name}: must be between {low} and {high}, got {text[:40]}")
+    return number

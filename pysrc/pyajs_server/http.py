@@ -21,7 +21,7 @@ from .faults import FaultQueue
 from .packages import PackageZip
 from .paths import ROOT, package_version
 from .store import EventStore
-from .validation import ApiError
+from .validation import ApiError, decode_body, error_body
 
 # Oversized bodies are read and thrown away (up to this much) so that the client sees our
 # 413 instead of a connection reset; beyond it we just close the connection.
@@ -152,7 +152,7 @@ class DevHandler(BaseHTTPRequestHandler):
         try:
             self._route(method)
         except ApiError as exc:
-            self.send_json(exc.status, {"error": exc.message}, exc.headers)
+            self.send_json(exc.status, exc.body(), exc.headers)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 (the whole point: never die)
@@ -164,7 +164,7 @@ class DevHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 try:
-                    self.send_json(500, {"error": f"internal error: {type(exc).__name__}"})
+                    self.send_json(500, error_body(500, f"internal error: {type(exc).__name__}"))
                 except OSError:
                     self.close_connection = True
         finally:
@@ -195,7 +195,9 @@ class DevHandler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
 
     def read_body(self, limit: int) -> bytes:
-        """Read exactly Content-Length bytes; 411 without it, 413 above `limit`."""
+        """Read exactly Content-Length bytes; 411 without it, 413 above `limit`. A body sent
+        with `Content-Encoding: gzip` or `deflate` is returned decompressed, `limit` applying
+        to both sizes (validation.decode_body)."""
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             self.close_connection = True
@@ -218,7 +220,7 @@ class DevHandler(BaseHTTPRequestHandler):
         if len(data) != length:
             self.close_connection = True
             raise ApiError(400, "body: shorter than Content-Length")
-        return data
+        return decode_body(data, self.headers.get("Content-Encoding"), limit)
 
     def send(
         self,
