@@ -63,6 +63,11 @@ FIGURES = (  # key, label
     ("kb", "bytes transferred (KB)"),
 )
 TIMEOUT_S = 180
+# The floor for pyajs on MicroPython: its page as it is (the snippet, pyajs.js, the runtime),
+# the package answered with one line that only reports ready (a route through Playwright:
+# its answer comes from memory, no later than serve.py's).
+FLOOR = "floor_mpy"
+STUB_SOURCE = b"import js\njs.window.readyAt = js.performance.now()\n"
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -140,11 +145,23 @@ def start_server() -> tuple:
     return proc, "http://127.0.0.1:%s" % match.group(1)
 
 
-def visit(browser, url: str, network) -> dict:
-    """One cold first visit; its figures."""
+def stub_package() -> bytes:
+    """pyajs.mpk (the loader's format: a 4-byte little-endian header length, a JSON
+    [[name, size]] header, the files) holding one line that only reports ready."""
+    files = [("pyajs/__init__.py", STUB_SOURCE)]
+    header = json.dumps([[name, len(data)] for name, data in files]).encode()
+    return len(header).to_bytes(4, "little") + header + b"".join(d for _, d in files)
+
+
+def visit(browser, url: str, network, stub: bytes = b"") -> dict:
+    """One cold first visit; its figures. With ``stub``, the page's pyajs package is
+    answered with it (the floor: no event is sent then)."""
     context = browser.new_context()
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
+    if stub:
+        page.route("**/pyajs/pyajs.mpk", lambda route: route.fulfill(
+            status=200, body=stub, headers={"Content-Type": "application/octet-stream"}))
     cdp = context.new_cdp_session(page)
     state = {"doc": None, "post": None, "bytes": 0, "ready": None, "tasks": None,
              "errors": []}
@@ -183,7 +200,7 @@ def visit(browser, url: str, network) -> dict:
         page.goto(url, wait_until="commit")
         deadline = time.monotonic() + TIMEOUT_S
         # Playwright delivers events while it waits
-        while not (done.is_set() and state["post"] is not None):
+        while not (done.is_set() and (stub or state["post"] is not None)):
             if time.monotonic() > deadline:
                 raise RuntimeError("%s: no ready/event within %d s (ready %s, event %s); "
                                    "errors: %s" % (url, TIMEOUT_S, state["ready"],
@@ -203,7 +220,7 @@ def visit(browser, url: str, network) -> dict:
         share = max([s + d - max(s, start) for s, d in window if s + d > start] or [0.0])
     return {
         "ready_s": ready / 1000,
-        "first_event_s": (state["post"] * 1000 - nav) / 1000,
+        "first_event_s": (state["post"] * 1000 - nav) / 1000 if state["post"] else 0.0,
         "tbt_ms": sum(max(0.0, d - 50) for _, d in window),
         "longest_task_ms": max([d for _, d in window] or [0.0]),
         "pyajs_share_ms": share,
@@ -218,15 +235,20 @@ def main() -> None:
                         help="throttled visits of the Pyodide page (~35 s each)")
     parser.add_argument("--smoke", action="store_true",
                         help="one run, throttled network 10x faster: only checks it works")
+    parser.add_argument("--only", choices=("fast", "slow"),
+                        help="one network only (the other's figures are left out)")
     args = parser.parse_args()
     networks = dict(NETWORKS)
+    if args.only:
+        networks = {args.only: networks[args.only]}
     if args.smoke:
         args.runs = args.py_throttled_runs = 1
         networks["slow"] = dict(networks["slow"], downloadThroughput=16e6 / 8,
                                 uploadThroughput=7.5e6 / 8)
     paths = write_pages()
     proc, base = start_server()
-    samples = {(net, lib): [] for net in networks for lib in LIBRARIES}
+    samples = {(net, lib): [] for net in networks for lib in LIBRARIES + (FLOOR,)}
+    stub = stub_package()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium_path(), args=[
@@ -238,6 +260,8 @@ def main() -> None:
                         if net == "slow" and lib == "pyajs_py" and run >= args.py_throttled_runs:
                             continue
                         samples[net, lib].append(visit(browser, base + paths[lib], conditions))
+                    samples[net, FLOOR].append(
+                        visit(browser, base + paths["pyajs_mpy"], conditions, stub))
             browser.close()
     finally:
         proc.terminate()
@@ -245,20 +269,27 @@ def main() -> None:
     fig = {"runs": args.runs, "py_throttled_runs": min(args.runs, args.py_throttled_runs)}
     for (net, lib), runs in samples.items():
         for key, _ in FIGURES:
+            if lib == FLOOR and key != "ready_s":
+                continue
             fig["%s_%s_%s" % (net, lib, key)] = round(statistics.median(r[key] for r in runs), 3)
     print("cold first visit, median of %d runs (Pyodide throttled: %d)%s; the snippet inlined "
           "in <head>" % (args.runs, fig["py_throttled_runs"],
                          " [smoke: throttled 10x faster]" if args.smoke else ""))
     for net, title in (("fast", "unthrottled"),
                        ("slow", "throttled: 1.6 Mbit/s down, 0.75 up, 150 ms latency")):
+        if net not in networks:
+            continue
         print("\n%s\n%-30s %10s %10s %10s %9s %9s" % (
             title, "figure", "pyajs mpy", "pyajs py", "a-next", "mpy/next", "py/next"))
         for key, label in FIGURES:
             mpy, py, nxt = (fig["%s_%s_%s" % (net, lib, key)] for lib in LIBRARIES)
             ratios = ["%8.2fx" % (v / nxt) if nxt else "%9s" % "-" for v in (mpy, py)]
             print("%-30s %10.3f %10.3f %10.3f %s %s" % (label, mpy, py, nxt, *ratios))
+        floor = fig["%s_%s_ready_s" % (net, FLOOR)]
+        print("%-30s %10.3f   (the MicroPython page, a one-line package; %.2fx a-next)" % (
+            "floor: ready (s)", floor, floor / fig["%s_analytics_next_ready_s" % net]))
     def g(key):
-        return fig["fast_%s" % key]
+        return fig.get("fast_%s" % key, float("nan"))
 
     targets = {
         "ready_mpy_le_1.25x": g("pyajs_mpy_ready_s") <= 1.25 * g("analytics_next_ready_s"),
