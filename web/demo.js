@@ -8,6 +8,9 @@
 // Stable hooks for end-to-end tests (each element's id; repeated rows carry data-testid):
 //   #status              "loading Python…" until analytics.ready() fires, then "ready in X s";
 //                        data-state="loading" | "ready"
+//   #runtime             the Python runtime the page runs: what it asked for until ready,
+//                        then the one whose files it fetched ("MicroPython" | "Pyodide");
+//                        #runtime-switch links to the page on the other one
 //   #anonymous-id        analytics.user().anonymousId()   ("—" before ready, "null" if none)
 //   #user-id             analytics.user().id()
 //   #user-traits         analytics.user().traits() as pretty JSON
@@ -24,7 +27,7 @@
 //   #events-error        collector unreachable / error message (hidden when fine)
 //   #last-action         the last call made, as code, or its error (class "failed")
 // Forms (submit with the button or Enter in an input; invalid JSON shows #<form>-error
-// and sends nothing; an empty JSON box means {}):
+// and sends nothing, until the text is fixed; an empty JSON box means {}):
 //   identify: #identify-user-id, #identify-traits, #identify-error, #btn-identify
 //   track:    #track-event, #track-properties, #track-error, #btn-track
 //   page:     #page-name, #page-error, #btn-page
@@ -54,11 +57,33 @@
     return !!(window.analytics && window.analytics.initialized);
   }
 
+  // The runtime: the one asked for (pyajs's default is MicroPython), then, once ready, the
+  // one whose files the page actually fetched.
+  const RUNTIME_NAMES = { py: "Pyodide", pyodide: "Pyodide", mpy: "MicroPython",
+                          micropython: "MicroPython" };
+  function showRuntime(name) {
+    $("runtime").textContent = name;
+    const other = name === "Pyodide" ? "mpy" : "py";
+    const link = $("runtime-switch");
+    link.href = "?runtime=" + other;
+    link.textContent = "run it on " + RUNTIME_NAMES[other];
+  }
+  function fetchedRuntime() {
+    const urls = performance.getEntriesByType("resource").map((e) => e.name);
+    if (urls.some((u) => u.includes("/vendor/pyodide/"))) return "Pyodide";
+    if (urls.some((u) => u.includes("/vendor/micropython/"))) return "MicroPython";
+    return null;
+  }
+  const asked = new URLSearchParams(location.search).get("runtime");
+  showRuntime(RUNTIME_NAMES[asked] || "MicroPython");
+
   // Registered through the snippet's queue; pyajs replays it once Python is up.
   window.analytics.ready(function () {
     ready = true;
     statusEl.textContent = "ready in " + (performance.now() / 1000).toFixed(2) + " s";
     statusEl.dataset.state = "ready";
+    const fetched = fetchedRuntime();
+    if (fetched) showRuntime(fetched);
     refreshNow();
   });
 
@@ -389,6 +414,17 @@
     errorEl.textContent = "";
     errorEl.hidden = true;
     if (input) input.removeAttribute("aria-invalid");
+  }
+
+  // A JSON box whose error is showing is checked again as it is edited: the message goes
+  // (or changes) with the text.
+  for (const [boxId, errorId] of [["identify-traits", "identify-error"],
+                                  ["track-properties", "track-error"],
+                                  ["group-traits-input", "group-error"]]) {
+    const box = $(boxId);
+    box.addEventListener("input", function () {
+      if (box.getAttribute("aria-invalid") === "true") jsonObject(box, $(errorId));
+    });
   }
 
   // Call analytics[method](...args) through whatever window.analytics is right now (the

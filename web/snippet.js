@@ -54,8 +54,11 @@
     // pyajs.js boots MicroPython itself when asked to, or when no runtime is named and the
     // page runs no Python of its own. The body is not parsed yet: a page with Python names
     // it in <head> too (PyScript's script or config) or pays ~0.2 MB for a wrong guess.
+    // Named MicroPython on a page with its own (mpy tags, as pyajs.js checks): PyScript's
+    // MicroPython runs pyajs, and these files would never be used.
     var runtime = options && options.runtime;
-    if (runtime ? (runtime === "mpy" || runtime === "micropython") && !options.pyscript
+    if (runtime ? (runtime === "mpy" || runtime === "micropython") && !options.pyscript &&
+        !document.querySelector("script[type=mpy],mpy-config,mpy-script")
       : !document.querySelector("script[type=py],script[type=mpy],py-config,mpy-config," +
         "script[src*=pyscript]")) {
       for (var i = 0; i < MPY.length; i++) preload(new URL(MPY[i], s.src).href, i === 0);

@@ -7,6 +7,9 @@ import json
 def test_demo_shows_identity_and_events_live(page):
     page.open("/demo.html?runtime=" + page.runtime)
     page.pw.wait_for_selector("#status[data-state=ready]", timeout=60_000)
+    # the subtitle names the runtime the page really runs
+    assert page.pw.text_content("#runtime") == {"py": "Pyodide", "mpy": "MicroPython"}[
+        page.runtime]
     page.pw.wait_for_selector("#events li[data-type=page]")  # the page() buffered before ready
     anon = page.js("analytics.user().anonymousId()")
     page.pw.wait_for_function("(a) => document.querySelector('#anonymous-id').textContent === a",
@@ -26,6 +29,8 @@ def test_demo_shows_identity_and_events_live(page):
     page.pw.fill("#identify-traits", "{oops")
     page.pw.click("#btn-identify")
     assert page.pw.text_content("#identify-error").strip()
+    page.pw.fill("#identify-traits", '{"plan": "team"}')  # fixed: the message goes
+    assert page.pw.is_hidden("#identify-error")
     page.pw.click("#btn-reset")
     page.pw.wait_for_function("document.querySelector('#user-id').textContent === 'null'")
     assert page.pw.text_content("#anonymous-id") != anon

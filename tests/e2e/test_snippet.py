@@ -4,7 +4,7 @@ time, and replayed (setAnonymousId and on first, then in call order); afterwards
 
 import time
 
-from tests.e2e.conftest import ISO_MS_RE, to_ms
+from tests.e2e.conftest import BOOT_TIMEOUT_MS, ISO_MS_RE, WRITE_KEY, to_ms
 
 
 def test_buffered_calls_keep_call_time_page_and_order(page):
@@ -74,3 +74,41 @@ def test_ready_callbacks_before_and_after_load(page):
     }""")
     assert late == [True, True]
     assert page.js("window.order") == [["early", 1, True], ["late", 1, True, False]]
+
+
+MPY_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>own MicroPython</title><link rel="icon" href="data:,">
+<script type="mpy" config='{"interpreter": "/vendor/micropython/1.27.0/micropython.mjs",
+    "files": {"/pyajs/pyajs-mpy.zip": "./*"}}'>
+import js
+from pyajs import analytics
+analytics.track("From Page MicroPython")
+js.window.__pageDone = True
+</script>
+<script src="/snippet.js"></script>
+<script>analytics.load("%s", {runtime: "mpy"});</script>
+</head><body></body></html>
+"""
+
+
+def test_no_direct_micropython_preload_on_a_page_running_its_own(browser, server):
+    """``runtime: "mpy"`` on a page with its own ``<script type="mpy">``: pyajs joins the
+    page's PyScript MicroPython, so the snippet preloads nothing of the direct start (its
+    package would never be used)."""
+    server.clear()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url.split("?")[0]))
+        url = server.base + "/own-mpy.html"
+        page.route(url, lambda route: route.fulfill(body=MPY_PAGE % WRITE_KEY,
+                                                    content_type="text/html"))
+        page.goto(url)
+        page.wait_for_function("window.__pageDone === true", timeout=BOOT_TIMEOUT_MS)
+        (event,) = server.wait_events(1)
+        assert event["event"] == "From Page MicroPython"
+        assert page.evaluate("document.querySelectorAll('link[rel$=preload]').length") == 0
+        assert server.base + "/pyajs/pyajs.mpk" not in fetched, fetched
+    finally:
+        context.close()
