@@ -194,8 +194,8 @@ def collect(h: DevHandler, path: str, route: str) -> None:
 
     retry = h.headers.get("X-Retry-Count")
     retry_value: int | str | None = retry
-    if retry is not None and retry.strip().isdigit():
-        retry_value = int(retry.strip())
+    if retry is not None and retry.strip().isdigit() and len(retry.strip()) < 10:
+        retry_value = int(retry.strip())  # else kept as the text it was (SQLite: 64-bit ints)
     received_at = utc_now_iso()
     rows = []
     for etype, event in events:
