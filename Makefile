@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8000
 
-.PHONY: demo test test-fast lint setup
+.PHONY: demo test test-fast lint setup build
 
 setup:
 	./scripts/setup.sh
@@ -22,3 +22,10 @@ test-fast: setup
 
 lint: setup
 	$(PY) -m ruff check .
+
+# A tree to upload to any static host or CDN (README, "Deploy"): BASE_URL is where it will
+# be served from, e.g. `make build BASE_URL=https://cdn.example.com/pyajs/`.
+OUT ?= dist/pyajs
+BASE_URL ?= /pyajs/
+build: setup
+	$(PY) -m pyajs_server build --out $(OUT) --base-url $(BASE_URL)

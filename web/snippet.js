@@ -43,10 +43,14 @@
     link.href = href;
     document.head.appendChild(link);
   }
+  // The loader's URL and its SRI hash: `pyajs build` writes them here for where it will live.
+  var LOADER = "/pyajs.js", INTEGRITY = "";
   analytics.load = function (writeKey, options) {
     var s = document.createElement("script");
     s.type = "module";
-    s.src = analytics._src || "/pyajs.js";
+    s.src = analytics._src || LOADER;
+    s.crossOrigin = "anonymous";
+    if (INTEGRITY && !analytics._src) s.integrity = INTEGRITY;
     var first = document.getElementsByTagName("script")[0];
     first.parentNode.insertBefore(s, first);
     analytics._writeKey = writeKey;
