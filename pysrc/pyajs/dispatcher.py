@@ -81,6 +81,7 @@ class Dispatcher:
         self._timer_due = None
         self._batch_started = None
         self._kick_scheduled = False
+        self.debug = None  # debug(entry, text) while analytics.debug(True)
 
     # -- intake ---------------------------------------------------------------------------
     def add(self, entry) -> None:
@@ -229,6 +230,12 @@ class Dispatcher:
             self.keepalive_bytes -= held
             self._settled(entries, int(status or 0), retry_after, error)
 
+        if self.debug is not None:
+            for e in entries:
+                self.debug(e, "sent (%s%s%s)" % (
+                    url.rsplit("/", 1)[-1] == "batch" and "a batch of %d" % len(entries)
+                    or "alone", ", retry %d" % retries if retries else "",
+                    ", keepalive" if keepalive else ""))
         try:
             self.platform.send(url, headers, body, done, keepalive)
         except Exception as exc:
@@ -261,6 +268,9 @@ class Dispatcher:
                     self.on_final(e, False, status, reason)
                     continue
                 e.due = now + backoff_ms(e.attempts, self.base_ms, self.max_ms, self.jitter)
+                if self.debug is not None:
+                    self.debug(e, "retried in %.1f s (%s)" % (
+                        (e.due - now) / 1000, error or "HTTP %d" % status))
                 self.queue.save_attempts(e)
                 self._waiting.append(e)
         else:
