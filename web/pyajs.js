@@ -147,6 +147,9 @@ const helpers = {
     }
     return out;
   },
+  // A promise of the next task: scheduler.yield() resumes ahead of other waiting tasks
+  nextTask: () => (window.scheduler && scheduler.yield ? scheduler.yield()
+    : new Promise((resolve) => setTimeout(resolve, 0))),
   // Read once, at the first event or when the page is idle after ready (see install): the
   // first Intl.DateTimeFormat of a page costs 20-50 ms, which need not delay ready.
   environment() {
@@ -208,6 +211,7 @@ const helpers = {
     return JSON.stringify({
       writeKey: stub._writeKey ?? null, options: stub._loadOptions ?? {},
       apiHost: new URL("v1", base).href,
+      pageKey: stub._bk ?? null, // the snippet's localStorage copy of this page's calls
     }, (k, v) => (typeof v === "function" ? undefined : v));
   },
   // The calls buffered by the snippet: [[method, args, snapshot|null, at|null], ...] as
@@ -340,6 +344,32 @@ function runtimeType() {
 // bytecode (compiled by serve.py) for MicroPython.
 const PACKAGES = { py: "pyajs/pyajs.zip", mpy: "pyajs/pyajs-mpy.zip" };
 
+// What PyScript runs to start pyajs ("pyajs:start" marks where pyajs's own Python begins).
+// Pyodide compiles pyajs's sources when they are imported, most of the import's time: they
+// are compiled first, one module per task (the browser may run input and rendering between
+// them), so the import runs bytecode only and no task of pyajs's start-up is long. Inside a
+// function: PyScript's scripts share their globals with the page's.
+const PYODIDE_BOOT = `import js
+js.performance.mark("pyajs:start")
+async def _pyajs_compile():
+    import importlib.util, os, py_compile
+    try:
+        where = importlib.util.find_spec("pyajs").submodule_search_locations[0]
+        names = sorted(os.listdir(where))
+    except Exception:
+        return
+    for name in names:
+        if name.endswith(".py"):
+            try:
+                py_compile.compile(where + "/" + name, doraise=True)
+            except Exception:
+                pass
+            await js.__pyajs.nextTask()
+await _pyajs_compile()
+del _pyajs_compile
+import pyajs`;
+const MPY_BOOT = 'import js\njs.performance.mark("pyajs:start")\nimport pyajs';
+
 function pyscriptConfig(type) {
   return JSON.stringify({
     interpreter: abs(RUNTIMES[type]),
@@ -439,7 +469,7 @@ function start() {
   const own = document.querySelector(`${type}-config, script[type='${type}'][config]`);
   const boot = document.createElement("script");
   boot.type = type;
-  boot.textContent = 'import js\njs.performance.mark("pyajs:start")\nimport pyajs';
+  boot.textContent = type === "py" ? PYODIDE_BOOT : MPY_BOOT;
   if (!own) boot.setAttribute("config", pyscriptConfig(type));
   // (pyajs installed from its wheel by the config's "packages" needs no files entry)
   else if (!/pyajs(-mpy)?\.zip|pyajs-[^"'/]*\.whl/.test(own.getAttribute("config") ||

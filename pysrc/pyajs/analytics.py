@@ -14,9 +14,10 @@ that names the argument. Calls from JavaScript come through ``jscalls``, which a
 Segment's flexible argument forms first.
 """
 
+from .consent import Consent, Gate
 from .emitter import Emitter
 from .events import EventFactory
-from .identity import Group, User, migrate_legacy_cookies
+from .identity import ANONYMOUS_ID_KEY, Group, User, entity_keys, migrate_legacy_cookies
 from .surrogates import scrub_values, utf8, warning
 from .version import LIBRARY_NAME, __version__
 
@@ -71,8 +72,11 @@ class Analytics:
         self.platform = platform
         self.warn = platform.warn
         self.emitter = Emitter(self.warn)
-        self._user = User(platform.id_storage, platform.user_traits_storage)
-        self._group = Group(platform.id_storage, platform.group_traits_storage)
+        self._user = User(platform.id_storage, platform.user_traits_storage,
+                          *entity_keys(options, "user", self.warn))
+        self._group = Group(getattr(platform, "group_id_storage", platform.id_storage),
+                            platform.group_traits_storage,
+                            *entity_keys(options, "group", self.warn))
         self.factory = EventFactory(write_key, lambda: _environment(platform),
                                     options.get("integrations"), clock=platform.now_ms)
         self._pending = {}  # messageId → (callback, emit args) of this page's events
@@ -80,19 +84,40 @@ class Analytics:
         self.initialized = False
         self._ready = False
         self._ready_callbacks = []
-        self._middleware = []
+        self._pipeline = None  # plugins.Pipeline, made by the first plugin or middleware
+        self._segment = _segment_registered(options.get("integrations"))
         self.debug_enabled = False
+        self._log = None  # _debug_line while debug(True): one console line per step
+        self._before_first_call = None  # see before_first_call
+        # the visitor's consent (consent.py): until pyajs's category is granted, identity
+        # stays in memory and events wait (the stores are held before anything is written)
+        self.consent_state = Consent(options.get("consent"), self.warn)
+        self._gate = Gate(self, self.consent_state, ANONYMOUS_ID_KEY)
         migrate_legacy_cookies(platform.id_storage, self._user)
         # the anonymous id exists (made unless stored, and written) before any event
         self._user.anonymous_id()
 
+    def before_first_call(self, fn) -> None:
+        """``fn()`` runs once, before the first call that makes an event or reads or changes
+        identity (the browser binding replays there the calls the page made before pyajs was
+        ready: a page's own Python must not get ahead of them)."""
+        self._before_first_call = fn
+
+    def _first_call(self) -> None:
+        fn, self._before_first_call = self._before_first_call, None
+        fn()
+
     # -- identity -----------------------------------------------------------------------
     def user(self) -> User:
         """The visitor: ``id()``, ``anonymous_id()``, ``traits()``."""
+        if self._before_first_call is not None:
+            self._first_call()
         return self._user
 
     def set_anonymous_id(self, anonymous_id: str | None = None) -> str | None:
         """Set (and persist) the anonymous id; with no argument, return it."""
+        if self._before_first_call is not None:
+            self._first_call()
         if anonymous_id is None:
             return self._user.anonymous_id()
         _need_str("set_anonymous_id()", "anonymous_id", anonymous_id)
@@ -110,6 +135,8 @@ class Analytics:
 
     def reset(self) -> None:
         """Forget the user and group: ids and traits leave every store."""
+        if self._before_first_call is not None:
+            self._first_call()
         self._user.reset()
         self._group.reset()
         self.emitter.emit("reset")
@@ -118,6 +145,8 @@ class Analytics:
     def track(self, event: str, properties: dict | None = None, options: dict | None = None,
               callback=None, *, _snapshot=None, _at=None) -> dict:
         """Record that the visitor did ``event``."""
+        if self._before_first_call is not None:
+            self._first_call()
         _need_str("track()", "event", event)
         properties = _opt_dict("track()", "properties", properties)
         options = _opt_dict("track()", "options", options)
@@ -140,6 +169,8 @@ class Analytics:
                                _snapshot, _at)
 
     def _page_like(self, kind, category, name, properties, options, callback, snapshot, at):
+        if self._before_first_call is not None:
+            self._first_call()
         method = kind + "()"
         _opt_str(method, "category", category)
         _opt_str(method, "name", name)
@@ -158,6 +189,8 @@ class Analytics:
                  options: dict | None = None, callback=None, *, _snapshot=None,
                  _at=None) -> dict:
         """Say who the visitor is; traits are merged for the same user, replaced for a new one."""
+        if self._before_first_call is not None:
+            self._first_call()
         _opt_str("identify()", "user_id", user_id)
         traits = _opt_dict("identify()", "traits", traits)
         options = _opt_dict("identify()", "options", options)
@@ -170,6 +203,8 @@ class Analytics:
     def group(self, group_id=_UNSET, traits: dict | None = None, options: dict | None = None,
               callback=None, *, _snapshot=None, _at=None):
         """With no argument, the Group; otherwise associate the visitor with a group."""
+        if self._before_first_call is not None:
+            self._first_call()
         if group_id is _UNSET:
             if traits is None and options is None and callback is None:
                 return self._group
@@ -190,6 +225,8 @@ class Analytics:
               callback=None, *, _snapshot=None, _at=None) -> dict:
         """Link ``previous_id`` (default: the current user id, else the anonymous id) to
         the new id ``to``."""
+        if self._before_first_call is not None:
+            self._first_call()
         _need_str("alias()", "to", to)
         _opt_str("alias()", "previous_id", previous_id)
         options = _opt_dict("alias()", "options", options)
@@ -215,37 +252,125 @@ class Analytics:
         event = self.factory.build(kind, fields, options,
                                    snapshot or self.platform.page_snapshot(),
                                    user_id, self._user.anonymous_id(), at)
-        self._run_middleware(event, lambda final: self._deliver(final, callback, emit_args))
+        if self.consent_state.enabled:  # Segment's shape, with every event
+            event["context"]["consent"] = self.consent_state.context()
+        acked = False
+        if snapshot is not None:
+            # the snippet's copy of a call made before ready: ``d`` 2 when the collector
+            # acknowledged it already (sent when the page was hidden); ``x`` when another
+            # page made it (delivered only: this page's callbacks and listeners are not its)
+            acked = snapshot.get("d") == 2
+            if snapshot.get("x"):
+                callback = emit_args = None
+        if self._log is not None and snapshot is not None:
+            self._log(event, "buffered before pyajs was ready; replayed")
+        pipeline = self._pipeline
+        if pipeline is None:
+            integrations = event["integrations"]
+            self._deliver(event, callback, emit_args, acked, self._segment and not (
+                integrations and integrations.get("Segment.io") is False))
+        else:
+            pipeline.run(event, lambda final, to_segment: self._deliver(
+                final, callback, emit_args, acked, self._segment and to_segment))
         return event
 
     # -- middleware and delivery --------------------------------------------------------
     def add_source_middleware(self, fn) -> None:
         """``fn(payload, next)``: call ``next(payload)`` to go on (a changed dict is sent),
-        don't call it to drop the event."""
+        don't call it to drop the event. It runs as a ``before`` plugin, in the order of
+        registration among them."""
         if not callable(fn):
             raise TypeError("add_source_middleware(): middleware must be callable")
-        self._middleware.append(fn)
+        from .plugins import MiddlewarePlugin
 
-    def _run_middleware(self, event, finish, index=0):
-        if index >= len(self._middleware):
-            finish(event)
+        self._plugins().register(MiddlewarePlugin(fn, self.warn))
+
+    def add_destination_middleware(self, name: str, *fns) -> None:
+        """``fn(payload, next)`` for the events of the destination plugin ``name`` only
+        (``"*"``: every destination plugin), each on its own copy of the event; not calling
+        ``next`` drops the event for that destination. pyajs's own delivery
+        (``Segment.io``) takes none, as in Analytics.js: use source middleware."""
+        _need_str("add_destination_middleware()", "name", name)
+        for fn in fns:
+            if not callable(fn):
+                raise TypeError("add_destination_middleware(): middleware must be callable, "
+                                "got %s" % type(fn).__name__)
+        if name.lower() == "segment.io":
+            self.warn("pyajs: addDestinationMiddleware('Segment.io'): pyajs's own delivery "
+                      "takes no destination middleware; use addSourceMiddleware")
             return
-        fn = self._middleware[index]
+        self._plugins().add_destination_middleware(name, list(fns))
 
-        called = []
+    def register(self, *plugins) -> None:
+        """Add plugins: objects with ``name``, ``type`` (``before``, ``enrichment``,
+        ``destination``, ``after`` or ``utility``) and any of ``load(ctx, analytics)``,
+        ``is_loaded()``, ``unload(ctx, analytics)``, ``track(ctx)``, ``page``, ``identify``,
+        ``group``, ``alias``, ``screen`` (each may be ``async``). A per-event method may
+        change ``ctx.event`` and returns ``ctx`` (or nothing). Events wait for the ``load``
+        of the plugins that change them."""
+        from .plugins import drive, python_plugin
 
-        def next_(payload=None):
-            if called:  # a second next() must not send the event twice
-                return
-            called.append(True)
-            self._run_middleware(event if payload is None else payload, finish, index + 1)
+        adapted = [python_plugin(p) for p in plugins]  # TypeError before any is added
+        spawn = getattr(self.platform, "run_coroutine", None) or drive
+        for plugin in adapted:
+            plugin.spawn = spawn
+        self.register_plugins(adapted)
 
-        try:
-            fn(event, next_)
-        except Exception as exc:
-            self.warn("pyajs: source middleware raised %s: %s; the event goes on%s" % (
-                type(exc).__name__, exc, "" if called else " unchanged"))
-            next_(event)
+    def register_plugins(self, plugins, done=None) -> None:
+        """Plugins already adapted (``plugins.PythonPlugin``, or the browser binding's
+        JavaScript ones); ``done()`` once every ``load`` has finished."""
+        pipeline = self._plugins()
+        left = [len(plugins)]
+
+        def one_loaded():
+            left[0] -= 1
+            if left[0] == 0 and done is not None:
+                done()
+
+        if not plugins and done is not None:
+            done()
+        for plugin in plugins:
+            pipeline.register(plugin, one_loaded)
+
+    def deregister(self, *names, done=None) -> None:
+        """Unload and remove the plugins called ``names``."""
+        for name in names:
+            _need_str("deregister()", "name", name)
+        pipeline = self._plugins()
+        left = [len(names)]
+
+        def one_done():
+            left[0] -= 1
+            if left[0] == 0 and done is not None:
+                done()
+
+        if not names and done is not None:
+            done()
+        for name in names:
+            pipeline.deregister(name, one_done)
+
+    def plugins(self) -> list:
+        """The names of the registered plugins, in order."""
+        return self._pipeline.names() if self._pipeline is not None else []
+
+    def _plugins(self):
+        if self._pipeline is None:
+            from .plugins import Pipeline
+
+            pipeline = Pipeline(self.warn, self._log)
+            pipeline.analytics = self
+            consent = getattr(self, "consent_state", None)
+            if consent is not None:
+                pipeline.allows = consent.allows
+            pipeline.on_failure = self._plugin_failed
+            self._pipeline = pipeline
+        return self._pipeline
+
+    def _plugin_failed(self, event, name, reason) -> None:
+        if self._log is not None:
+            self._log(event, "dropped: before plugin %r failed (%s)" % (name, reason))
+        self.emitter.emit("error", {"code": "plugin_failure", "plugin": name,
+                                    "reason": reason, "event": event})
 
     @property
     def queue(self):
@@ -285,7 +410,7 @@ class Analytics:
         backoff = http.get("backoffConfig") if isinstance(http, dict) else None
         backoff = backoff if isinstance(backoff, dict) else {}
         limits = options.get("queue") if isinstance(options.get("queue"), dict) else {}
-        queue = PersistedQueue(platform.queue_shelf, self.write_key, uuid4(), platform.now_ms,
+        queue = PersistedQueue(self._gate.shelf(), self.write_key, uuid4(), platform.now_ms,
                                self.warn, _number(limits.get("maxEvents"), 1000),
                                _number(limits.get("maxBytes"), 1000000),
                                on_drop=lambda e: self._settled(e, False, 0, "the queue was full"))
@@ -300,6 +425,8 @@ class Analytics:
             base_ms=_number(backoff.get("baseBackoffInterval"), 0.5) * 1000,
             max_ms=_number(backoff.get("maxBackoffInterval"), 60) * 1000,
             jitter=_number(backoff.get("jitterPercent"), 10) / 100)
+        if self._log is not None:
+            dispatcher.debug = self._debug_entry
         return queue, dispatcher
 
     def start_delivery(self, claim_wait_ms: int = 100) -> None:
@@ -338,6 +465,9 @@ class Analytics:
 
     def _settled(self, entry, ok: bool, status: int, reason) -> None:
         callback, emit_args = self._pending.pop(entry.id, (None, None))
+        if self._log is not None:
+            self._log(entry.event, "acknowledged (HTTP %d)" % status if ok else
+                      "dropped: %s" % (reason or "HTTP %d" % status))
         if ok:
             if emit_args is not None:
                 self.emitter.emit(entry.type, *emit_args)
@@ -347,9 +477,11 @@ class Analytics:
         if callback is not None:
             callback()
 
-    def _deliver(self, event, callback, emit_args):
+    def _deliver(self, event, callback, emit_args, acked=False, to_segment=True):
         """Queue ``event`` (persisted first); the callback runs once it is delivered, or
-        after one second at most, whichever comes first."""
+        after one second at most, whichever comes first. An event the collector
+        acknowledged already (``acked``), or that its ``integrations`` keep from pyajs's
+        own delivery (not ``to_segment``), is settled at once instead."""
         state = {"called": False}
 
         def finish(*_):
@@ -362,6 +494,16 @@ class Analytics:
                 self.warn("pyajs: a %s callback raised %s: %s" % (
                     event["type"], type(exc).__name__, exc))
 
+        if to_segment and not acked and not self.consent_state.granted and self._gate.wait(
+                event, callback, emit_args, acked):
+            return
+        if acked or not to_segment:
+            if not to_segment and self._log is not None:
+                self._log(event, "not sent: integrations['Segment.io'] is false")
+            if emit_args is not None:
+                self.emitter.emit(event["type"], *emit_args)
+            finish()
+            return
         queue, dispatcher = self._delivery_parts()  # one lookup on this hot path, not two
         entry = queue.add(event, defer=True)  # written by the dispatcher before sending
         if entry is None:  # over the size limit: reported by the queue
@@ -370,6 +512,8 @@ class Analytics:
             finish()
             return
         self._pending[entry.id] = (finish if callback is not None else None, emit_args)
+        if self._log is not None:
+            self._log(event, "queued (%d waiting)" % len(queue))
         if callback is not None:
             self.platform.set_timeout(finish, CALLBACK_TIMEOUT_MS)
         dispatcher.add(entry)
@@ -409,8 +553,51 @@ class Analytics:
         except Exception as exc:
             self.warn("pyajs: a ready callback raised %s: %s" % (type(exc).__name__, exc))
 
+    def consent(self, categories=None) -> dict:
+        """The visitor's consent preferences (category id → bool); with ``categories``,
+        merge those answers first. Granting pyajs's category persists the identity kept in
+        memory and sends the events that waited; withdrawing it removes pyajs's cookies,
+        localStorage entries and queue. A change sends ``Segment Consent Preference
+        Updated``."""
+        if self._before_first_call is not None:
+            self._first_call()
+        if categories is not None:
+            self.consent_state.update(categories)
+        return self.consent_state.preferences()
+
     def debug(self, enabled: bool = True) -> None:
+        """Print one console line per step of each event (replayed, each plugin, queued,
+        sent, acknowledged, retried, dropped) while ``enabled``."""
         self.debug_enabled = bool(enabled)
+        self._log = self._debug_line if enabled else None
+        if self._pipeline is not None:
+            self._pipeline.log = self._log
+        if self._dispatcher is not None:
+            self._dispatcher.debug = self._debug_entry if enabled else None
+
+    def _debug_line(self, event, text: str) -> None:
+        name = event.get("event") or event.get("name") if isinstance(event, dict) else None
+        kind = event.get("type") if isinstance(event, dict) else "event"
+        mid = event.get("messageId") if isinstance(event, dict) else None
+        line = "pyajs debug: %s%s%s: %s" % (
+            kind, ' "%s"' % name if isinstance(name, str) else "",
+            " " + mid[-12:] if isinstance(mid, str) else "", text)
+        getattr(self.platform, "log", print)(line)
+
+    def _debug_entry(self, entry, text: str) -> None:
+        self._debug_line(entry.event, text)
+
+
+def _segment_registered(integrations) -> bool:
+    """Whether pyajs's own delivery takes part at all, by the load-time ``integrations`` (as
+    Analytics.js registers its Segment.io plugin): not with ``"Segment.io": false``, nor with
+    ``All: false`` unless ``Segment.io`` is truthy."""
+    if not isinstance(integrations, dict):
+        return True
+    segment = integrations.get("Segment.io")
+    if segment is False:
+        return False
+    return not (integrations.get("All") is False and not segment)
 
 
 def _number(value, default):

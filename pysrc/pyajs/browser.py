@@ -18,7 +18,7 @@ from . import ids
 from .analytics import Analytics
 from .codec import dumps
 from .compat import MICROPYTHON, json, os, time
-from .storage import build_storages, local_storage_in_use
+from .storage import build_identity_storages
 from .version import __version__
 
 if MICROPYTHON:  # PyScript's mpy: proxies are kept until collected
@@ -145,7 +145,7 @@ def _join(texts: list):
 class BrowserPlatform:
     """What ``Analytics`` needs from the page, implemented with the browser's APIs."""
 
-    def __init__(self, helpers, api_host: str, cookie_options):
+    def __init__(self, helpers, api_host: str, cookie_options, options=None):
         self.helpers = helpers
         self.default_api_host = api_host
         self.warn = warn
@@ -154,13 +154,19 @@ class BrowserPlatform:
         has_local = helpers.hasLocalStorage() is True
         local = BrowserLocalStorage(helpers) if has_local else None
         self.cookie_jar = DocumentCookie(helpers)
-        ids, user_traits, group_traits, self.cookie_attrs = build_storages(
+        options = dict(options) if isinstance(options, dict) else {}
+        options["cookie"] = cookie_options
+        # the stores the load options ask for (storage, disableClientPersistence, user,
+        # group): see storage.build_identity_storages
+        found = build_identity_storages(
             self.cookie_jar, local, location.hostname, location.protocol == "https:",
-            cookie_options, warn, self.now_ms)
-        self.id_storage = ids
-        self.queue_shelf = local if local_storage_in_use(ids) else None
-        self.user_traits_storage = user_traits
-        self.group_traits_storage = group_traits
+            options, warn, self.now_ms)
+        self.cookie_attrs = found["cookie_attrs"]
+        self.id_storage = found["user_ids"]
+        self.group_id_storage = found["group_ids"]
+        self.queue_shelf = found["queue_shelf"]
+        self.user_traits_storage = found["user_traits"]
+        self.group_traits_storage = found["group_traits"]
         self._requests = {}  # id → done callback of a request in flight
         self._request_id = 0
         self._on_response = create_proxy(self._response)  # one proxy for every request
@@ -285,18 +291,30 @@ def start() -> Analytics:
     if isinstance(segment, dict):
         options.setdefault("apiHost", segment.get("apiHost"))
         options.setdefault("protocol", segment.get("protocol"))
-    platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"))
+    platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"), options)
     analytics = Analytics(write_key, platform, options)
+    live = []
+
+    def go_live():
+        if not live:
+            live.append(True)
+            analytics.before_first_call(None)
+            _go_live(analytics, helpers, options, config.get("pageKey"))
+
     # The rest runs in a task of its own: compiling and constructing pyajs already take most
     # of a frame, and no main-thread task of pyajs's should pass 50 ms. Until then the
-    # snippet's queue keeps taking calls, and Python code can call ``analytics`` already.
-    js.setTimeout(create_once_callable(lambda: _go_live(analytics, helpers, options)), 0)
+    # snippet's queue keeps taking calls. A call from the page's own Python brings it
+    # forward: the calls buffered before it were made first, so they are replayed first.
+    analytics.before_first_call(go_live)
+    js.setTimeout(create_once_callable(go_live), 0)
     return analytics
 
 
-def _go_live(analytics: Analytics, helpers, options: dict) -> None:
-    """Install the live ``window.analytics``, replay the buffered calls, run ``ready``
-    callbacks, then listen to the page's life and start delivery."""
+def _go_live(analytics: Analytics, helpers, options: dict, page_key=None) -> None:
+    """Install the live ``window.analytics``, replay the calls other pages left before they
+    were ready and this page's buffered calls, run ``ready`` callbacks, then listen to the
+    page's life and start delivery."""
+    from .early import EARLY, take_leftovers
     from .jscalls import (  # compiled here, in this task, not in the import's
         JsApi,
         args_in_order,
@@ -338,17 +356,37 @@ def _go_live(analytics: Analytics, helpers, options: dict) -> None:
     helpers.install(proxy, __version__)
     analytics.initialized = True
 
+    # Calls of pages that closed, crashed or were left before they were ready (the snippet's
+    # copies in localStorage, see early.py): older than this page's, so replayed first.
+    shelf = analytics.platform.queue_shelf
+    taken = []
+    if shelf is not None:
+        try:
+            leftovers, taken = take_leftovers(shelf.keys(), shelf.getItem,
+                                              analytics.write_key, page_key, warn)
+        except BrowserError:
+            leftovers = []
+        for method, args, snap in leftovers:
+            at = snap.get("ts") if snap is not None else None
+            dispatch(method, args, _snapshot(snap), at)
+
     calls = _with_functions(queue, helpers, fns)
-    early = ("setAnonymousId", "on", "addSourceMiddleware")  # before any buffered event
-    ordered = [c for m in early for c in calls if c[0] == m]
+    ordered = [c for m in EARLY for c in calls if c[0] == m]
     for method, args, snap, at in ordered:
         dispatch(method, args, _snapshot(snap), at)
     # the URL's ajs_ parameters: after the early calls, before the other buffered ones
     for method, args in query_calls(js.location.search, js.location.hash,
                                     options.get("useQueryString"), warn):
         dispatch(method, args, None, None)
-    for method, args, snap, at in [c for c in calls if c[0] not in early]:
+    for method, args, snap, at in [c for c in calls if c[0] not in EARLY]:
         dispatch(method, args, _snapshot(snap), at)
+    if taken:  # the copies go once their events are in the persisted queue
+        if analytics._queue is not None:
+            analytics.queue.persist()
+        try:
+            shelf.remove_many(taken)
+        except BrowserError:
+            pass
     # ready callbacks first: what follows is bookkeeping a callback need not wait for (its
     # events are sent from a microtask, after it). mark_ready never raises.
     analytics.mark_ready()

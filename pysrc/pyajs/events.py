@@ -59,7 +59,9 @@ class EventFactory:
 
     def build(self, event_type: str, fields: dict, options: dict, snapshot: dict,
               user_id, anonymous_id: str, at_ms: int | None = None) -> dict:
-        """One event; ``fields`` are the type's own (``event``, ``properties``, …)."""
+        """One event; ``fields`` are the type's own (``event``, ``properties``, …). A
+        snapshot taken by the snippet carries the ``messageId`` minted at call time (``i``):
+        the same call sent before Python was ready keeps it, so the collector sees one."""
         at = self.clock() if at_ms is None else at_ms
         page = page_context(snapshot)
         if self._env_items is None:
@@ -105,7 +107,7 @@ class EventFactory:
         # one literal: MicroPython sizes the dict once instead of growing it key by key
         event = {"type": event_type, "userId": user_id, "anonymousId": anonymous_id,
                  "context": context, "integrations": integrations,
-                 "timestamp": iso_utc(at), "messageId": message_id(at)}
+                 "timestamp": iso_utc(at), "messageId": snapshot.get("i") or message_id(at)}
         event.update(fields)
         for key, value in top.items():
             if key == "timestamp" and isinstance(value, (int, float)):
