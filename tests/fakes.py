@@ -150,8 +150,8 @@ class FakePlatform:
 
     def __init__(self, hostname="www.example.test", https=False, cookie_options=None, jar=None,
                  local_storage=None, now_ms=1700000000000, snapshot=None,
-                 default_api_host="api.segment.io/v1", environment=None):
-        from pyajs.storage import build_storages, local_storage_in_use
+                 default_api_host="api.segment.io/v1", environment=None, options=None):
+        from pyajs.storage import build_identity_storages
 
         self.now = now_ms
         self.hostname = hostname
@@ -170,11 +170,16 @@ class FakePlatform:
         self.online = True
         self.hold_soon = False
         self.soon_calls = []
-        (self.id_storage, self.user_traits_storage, self.group_traits_storage,
-         self.cookie_attrs) = build_storages(self.jar, self.local_storage, hostname, https,
-                                             cookie_options, self.warn, self.now_ms)
-        self.queue_shelf = (self.local_storage if local_storage_in_use(self.id_storage)
-                            else None)
+        # ``options``: the load options the stores come from (storage, user, group …)
+        options = dict(options or {})
+        options["cookie"] = cookie_options
+        found = build_identity_storages(self.jar, self.local_storage, hostname, https,
+                                        options, self.warn, self.now_ms)
+        self.cookie_attrs = found["cookie_attrs"]
+        self.id_storage, self.group_id_storage = found["user_ids"], found["group_ids"]
+        self.user_traits_storage = found["user_traits"]
+        self.group_traits_storage = found["group_traits"]
+        self.queue_shelf = found["queue_shelf"]
 
     # -- the platform interface -----------------------------------------------------------
     def warn(self, message):

@@ -127,3 +127,116 @@ class Consent:
         for fn in list(self._listeners):
             fn(was, now, changed)
         return changed
+
+
+MAX_WAITING = 1000  # events kept in memory for consent, oldest dropped beyond
+_SENT_ANONYMOUSLY = ("track", "page", "screen")
+
+
+class Gate:
+    """What a ``Consent`` means for one ``Analytics``: its identity stores kept in memory
+    and its queue kept off localStorage until pyajs's category is granted, events waiting
+    (or sent anonymously, by ``mode``), and what happens when consent comes or goes."""
+
+    def __init__(self, analytics, consent: Consent, anonymous_key: str):
+        self.a = analytics
+        self.consent = consent
+        self.anonymous_key = anonymous_key
+        self.waiting = []  # (event, emit args) made before consent
+        self._wiped = consent.denied  # pyajs's keys were removed for this "no"
+        consent.on_change(self._changed)
+        if not consent.granted:
+            self._hold(consent.denied)
+
+    def _stores(self) -> tuple:
+        user, group = self.a._user, self.a._group
+        return ((user._ids, (self.anonymous_key, user.id_key)),
+                (user._traits, (user.traits_key,)),
+                (group._ids, (group.id_key,)),
+                (group._traits, (group.traits_key,)))
+
+    def shelf(self):
+        """Where the persisted queue may write: localStorage once consent is granted."""
+        return self.a.platform.queue_shelf if self.consent.granted else None
+
+    def _hold(self, wipe: bool) -> None:
+        """Memory only from now on; with ``wipe``, pyajs's cookies, entries and queue go."""
+        for storage, keys in self._stores():
+            if wipe:
+                storage.wipe(keys)
+            storage.hold(keys)
+        if wipe:
+            self._wipe_queue()
+        elif self.a._queue is not None:
+            self.a._queue.shelf = None
+
+    def _wipe_queue(self) -> None:
+        queue = self.a._queue
+        if queue is not None:
+            for entry in queue.pending():
+                queue.remove(entry)
+            queue.release()
+            queue.shelf = None
+        shelf = self.a.platform.queue_shelf
+        if shelf is None:
+            return
+        key = self.a.write_key
+        prefixes = ("pyajs:q:" + key + ":", "pyajs:tab:" + key + ":", "pyajs:b:")
+        try:
+            for name in shelf.keys():
+                for prefix in prefixes:
+                    if name.startswith(prefix):
+                        shelf.removeItem(name)
+                        break
+        except Exception as exc:
+            self.a.warn("pyajs: could not remove the queued events from localStorage (%s)"
+                        % exc)
+
+    def wait(self, event: dict, callback, emit_args, acked) -> bool:
+        """Before consent: True when ``event`` waits (its callback still runs within the
+        usual second); False when it may go now, anonymously (``mode: "anonymous"``)."""
+        if self.consent.mode == "anonymous" and event.get("type") in _SENT_ANONYMOUSLY:
+            event["userId"] = None
+            context = event.get("context")
+            if isinstance(context, dict):
+                context.pop("traits", None)
+            return False
+        if len(self.waiting) >= MAX_WAITING:
+            self.waiting.pop(0)
+            if len(self.waiting) == MAX_WAITING - 1:
+                self.a.warn("pyajs: %d events wait for consent; dropping the oldest" %
+                            MAX_WAITING)
+        self.waiting.append((event, emit_args))
+        if callback is not None:
+            self.a.platform.set_timeout(lambda: _call(self.a.warn, callback, event), 1000)
+        return True
+
+    def _changed(self, was: bool, now: bool, changed: bool) -> None:
+        if now:
+            self._wiped = False
+        if now and not was:
+            for storage, _keys in self._stores():
+                storage.release()
+            queue = self.a._queue
+            if queue is not None:
+                queue.shelf = self.a.platform.queue_shelf
+                queue.heartbeat()
+            waiting, self.waiting = self.waiting, []
+            for event, emit_args in waiting:
+                # the visitor agreed on this page: its events go with today's answer
+                event["context"]["consent"] = self.consent.context()
+                self.a._deliver(event, None, emit_args)
+        elif not now and (was or (self.consent.denied and not self._wiped)):
+            self.waiting = []  # withdrawn (or refused): what was not sent never is
+            self._wiped = True
+            self._hold(True)
+        if changed:
+            self.a.track(UPDATED_EVENT, {})
+
+
+def _call(warn, callback, event) -> None:
+    try:
+        callback(event)
+    except Exception as exc:
+        warn("pyajs: a %s callback raised %s: %s" % (event.get("type"), type(exc).__name__,
+                                                     exc))

@@ -27,6 +27,30 @@ LEGACY_SIO = "_sio"
 LEGACY_USER = "ajs_user"
 
 
+def entity_keys(options, entity: str, warn) -> tuple:
+    """(id key, traits key) of ``entity`` ("user" or "group") from the load options:
+    ``<entity>: {cookie: {key}, localStorage: {key}}``, as in Analytics.js, where the cookie
+    key names the id in both cookie and localStorage and the localStorage key the traits."""
+    if entity == "user":
+        keys = [USER_ID_KEY, USER_TRAITS_KEY]
+    else:
+        keys = [GROUP_ID_KEY, GROUP_TRAITS_KEY]
+    own = options.get(entity) if isinstance(options, dict) else None
+    if not isinstance(own, dict):
+        return tuple(keys)
+    for i, store in enumerate(("cookie", "localStorage")):
+        given = own.get(store)
+        key = given.get("key") if isinstance(given, dict) else None
+        if key is None:
+            continue
+        if isinstance(key, str) and key and key != ANONYMOUS_ID_KEY:
+            keys[i] = key
+        else:
+            warn("pyajs: ignoring %s.%s.key = %r: expected a name other than %s" % (
+                entity, store, key, ANONYMOUS_ID_KEY))
+    return tuple(keys)
+
+
 def _check_id(method: str, value) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError("%s: the id must be a str or None, got %s %r" % (

@@ -126,6 +126,57 @@ class Storage:
         # still all read, but nothing is compared or re-written while they stay empty.
         self._synced = {}
         self._refreshed = set()  # ids already re-written to the cookie on this page
+        self._held = None  # the persistent stores while ``hold`` keeps values in memory
+        self._held_keys = set()
+
+    # -- consent: memory only until the visitor agrees ------------------------------------
+    def hold(self, keys) -> None:
+        """From now on write to memory only; ``keys`` keep what the stores hold (read,
+        never re-written) so a returning visitor keeps their ids in the page."""
+        if self._held is None:
+            for key in keys:
+                if self.memory.get(key) is None:
+                    value = self._peek(key)
+                    if value is not None:
+                        self.memory.set(key, value)
+            self._held, self.stores = self.stores, []
+            self._synced = {}
+        self._held_keys.update(keys)
+
+    def _peek(self, key: str):
+        for store in self.stores:
+            ok, value = self._get(store, key)
+            if value is not None and value != "":
+                return value
+        return None
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def release(self) -> None:
+        """Back to the persistent stores: what memory holds for the held keys (and for
+        every key written meanwhile) is written to them, removals included."""
+        if self._held is None:
+            return
+        keys = self._held_keys | set(self.memory.data) | self._memory_only
+        self.stores, self._held = self._held, None
+        self._held_keys = set()
+        self._memory_only = set()
+        self._synced = {}
+        for key in sorted(keys):
+            value = self.memory.get(key)
+            for store in self.stores:
+                self._set(store, key, value)
+
+    def wipe(self, keys) -> None:
+        """Remove ``keys`` from every persistent store (held or not); memory keeps them."""
+        for store in self._held if self._held is not None else self.stores:
+            for key in keys:
+                ok, value = self._get(store, key)
+                if not ok or value is not None:
+                    self._set(store, key, None)
+        self._synced = {}
 
     def _warn_once(self, tag: str, message: str) -> None:
         if tag not in self._warned:
@@ -152,6 +203,8 @@ class Storage:
 
     def write(self, key: str, value) -> None:
         """Mirror ``value`` (None: remove) to every store, memory included."""
+        if self._held is not None:
+            self._held_keys.add(key)
         reached = False
         for store in self.stores:
             if self._set(store, key, value):
@@ -313,31 +366,98 @@ def local_storage_in_use(ids) -> bool:
     return any(store.name == "localStorage" for store in ids.stores)
 
 
-def build_storages(jar, local_storage, hostname: str, https: bool, cookie_options, warn,
-                   clock=now_ms) -> tuple:
-    """(id storage, user traits storage, group traits storage, cookie attributes or None)
-    from what the browser lets pyajs use, with one warning for each store that does not
-    work."""
+STORE_NAMES = ("cookie", "localStorage", "memory")
+
+
+def _store_list(value, where: str, warn):
+    """The ``storage`` option's ``stores``, or None (absent, or not a list of known store
+    names: ignored with a warning, as Analytics.js ignores it)."""
+    if value is None:
+        return None
+    stores = value.get("stores") if isinstance(value, dict) else None
+    if isinstance(stores, list) and stores and all(s in STORE_NAMES for s in stores):
+        return stores
+    warn("pyajs: ignoring %s = %s: expected {stores: [...]} with \"cookie\", "
+         "\"localStorage\" and/or \"memory\"" % (where, _short(dumps(value))))
+    return None
+
+
+def store_names(options, entity: str, warn) -> list:
+    """Which stores ``entity`` ("user" or "group") keeps its ids in, from the load options:
+    ``storage: {stores}`` (or ``<entity>.storage``) picks them, ``disableClientPersistence``
+    or ``<entity>.persist: false`` leaves memory only, ``<entity>.localStorageFallbackDisabled``
+    drops localStorage. Whatever the order given, the cookie is read first (it is the store
+    subdomains share), then localStorage; memory is always the last resort."""
+    options = options if isinstance(options, dict) else {}
+    own = options.get(entity)
+    own = own if isinstance(own, dict) else {}
+    persist = not options.get("disableClientPersistence")
+    if own.get("persist") is not None:
+        persist = bool(own.get("persist"))
+    if not persist:
+        return ["memory"]
+    names = _store_list(own.get("storage"), entity + ".storage", warn)
+    if names is None:
+        names = _store_list(options.get("storage"), "storage", warn) or list(STORE_NAMES)
+    if own.get("localStorageFallbackDisabled"):
+        names = [n for n in names if n != "localStorage"]
+    return [n for n in STORE_NAMES if n in names]
+
+
+def build_identity_storages(jar, local_storage, hostname: str, https: bool, options, warn,
+                            clock=now_ms) -> dict:
+    """The stores of the visitor and their group from the load options (``store_names``)
+    and what the browser lets pyajs use: ``user_ids``, ``user_traits``, ``group_ids``,
+    ``group_traits`` (Storage each), ``cookie_attrs`` (or None) and ``queue_shelf`` (the
+    localStorage for the persisted queue, or None: memory)."""
     from .cookies import cookies_work
 
-    stores = []
+    options = options if isinstance(options, dict) else {}
+    plan = {entity: store_names(options, entity, warn) for entity in ("user", "group")}
+    wanted = set(plan["user"]) | set(plan["group"])
+    cookie = None
     attrs = None
-    if jar is not None:
-        attrs = cookie_attributes(cookie_options, hostname, https, jar, warn, clock)
+    if jar is not None and "cookie" in wanted:
+        attrs = cookie_attributes(options.get("cookie"), hostname, https, jar, warn, clock)
         if cookies_work(jar, attrs, clock()):
-            stores.append(CookieStore(jar, attrs, clock))
+            cookie = CookieStore(jar, attrs, clock)
         else:
             warn("pyajs: cookies are not available here; ids are kept in localStorage "
                  "and memory")
     local = None
     if local_storage_works(local_storage):
         local = LocalStore(local_storage)
-        stores.append(local)
-    else:
+    elif "localStorage" in wanted or not options.get("disableClientPersistence"):
         warn("pyajs: localStorage is not available here; ids are kept in cookies and memory, "
              "traits in memory")
-    ids = Storage(stores, warn)
-    traits_stores = [local] if local else []
-    user_traits, group_traits = Storage(traits_stores, warn), Storage(traits_stores, warn)
-    user_traits._warned = group_traits._warned = ids._warned  # one warning per failing store
-    return ids, user_traits, group_traits, attrs
+    found = {"cookie_attrs": attrs,
+             "queue_shelf": None if options.get("disableClientPersistence") or local is None
+             else local_storage}
+    warned = None
+    for entity in ("user", "group"):
+        names = plan[entity]
+        if entity == "group" and names == plan["user"]:  # one Storage for the shared keys
+            found["group_ids"] = found["user_ids"]
+            traits = Storage(found["user_traits"].stores, warn)
+            traits._warned = warned
+            found["group_traits"] = traits
+            break
+        ids = Storage([s for s in (cookie, local) if s is not None and s.name in names], warn)
+        traits = Storage([local] if local is not None and "localStorage" in names else [],
+                         warn)
+        if warned is None:
+            warned = ids._warned
+        ids._warned = traits._warned = warned  # one warning per failing store
+        found[entity + "_ids"] = ids
+        found[entity + "_traits"] = traits
+    return found
+
+
+def build_storages(jar, local_storage, hostname: str, https: bool, cookie_options, warn,
+                   clock=now_ms) -> tuple:
+    """(id storage, user traits storage, group traits storage, cookie attributes or None)
+    with the default stores: ``build_identity_storages`` with only the ``cookie`` option."""
+    found = build_identity_storages(jar, local_storage, hostname, https,
+                                    {"cookie": cookie_options}, warn, clock)
+    return (found["user_ids"], found["user_traits"], found["group_traits"],
+            found["cookie_attrs"])
