@@ -392,7 +392,7 @@ def test_load_again_warns(env):
 
 
 @pytest.mark.parametrize("method", ["trackLink", "trackForm", "trackClick", "trackSubmit",
-                                    "pageview", "register", "addDestinationMiddleware"])
+                                    "pageview"])
 def test_unsupported_methods_warn(env, method):
     api, a, p = env
     assert api.call(method, [1, 2]) is None

@@ -13,7 +13,7 @@ const METHODS = [
   "trackSubmit", "trackClick", "trackLink", "trackForm", "pageview", "identify", "reset",
   "group", "track", "ready", "alias", "debug", "page", "screen", "once", "off", "on",
   "addSourceMiddleware", "addIntegrationMiddleware", "setAnonymousId",
-  "addDestinationMiddleware", "register", "load", "timeout",
+  "addDestinationMiddleware", "register", "load", "timeout", "consent",
 ];
 
 function snapshot() {
@@ -83,6 +83,68 @@ function currentCookie() {
     queueMicrotask(forgetCookies);
   }
   return cookieText;
+}
+
+// Analytics.js plugin objects stay here; Python gets a description of each (see
+// describePlugin) and calls their methods through runPlugin / callPlugin, which hand each
+// one a context, await what it returns, and answer with the event as JSON.
+const plugins = [];
+const PLUGIN_METHODS = ["track", "page", "identify", "group", "alias", "screen", "load",
+  "unload"];
+function describePlugin(plugin) {
+  if (!plugin || (typeof plugin !== "object" && typeof plugin !== "function")) return plugin;
+  plugins.push(plugin);
+  const categories = plugin.consentCategories;
+  return {
+    __pyajs_plugin__: plugins.length - 1, name: plugin.name ?? null, type: plugin.type ?? null,
+    version: plugin.version ?? null,
+    methods: PLUGIN_METHODS.filter((m) => typeof plugin[m] === "function"),
+    categories: Array.isArray(categories) ? categories : null,
+  };
+}
+
+// What a plugin's methods receive, as Analytics.js's Context: `event` to read and change,
+// updateEvent(path, value) for nested fields, and log / stats / cancel.
+class PluginContext {
+  constructor(event) {
+    this.event = event;
+    this.attempts = 1;
+    this.logs = [];
+    this.stats = { increment() {}, gauge() {}, flush() {} };
+  }
+  updateEvent(path, value) {
+    const keys = String(path).split(".");
+    let target = this.event;
+    for (const key of keys.slice(0, -1)) {
+      if (key === "__proto__" || key === "constructor") return this.event;
+      if (typeof target[key] !== "object" || target[key] === null) target[key] = {};
+      target = target[key];
+    }
+    target[keys[keys.length - 1]] = value;
+    return this.event;
+  }
+  log(level, message, extras) { this.logs.push({ level, message, extras }); }
+  cancel(error) { throw error || new Error("the event was cancelled"); }
+  isSame(other) { return other === this; }
+  failedDelivery() { return undefined; }
+  setFailedDelivery() {}
+}
+
+const errorText = (e) => String((e && (e.name ? `${e.name}: ${e.message}` : e.message)) || e);
+
+// Segment's middleware payload: the event as `obj`, and `next` that goes on once.
+function middlewareParams(eventJson, next) {
+  const obj = JSON.parse(eventJson);
+  let called = false;
+  return {
+    payload: { obj, type: () => obj.type, event: () => obj.event },
+    integrations: obj.integrations || {},
+    next: (p) => {
+      if (called) return;
+      called = true;
+      next(p === null ? "null" : JSON.stringify(p && p.obj ? p.obj : obj));
+    },
+  };
 }
 
 const headerCache = new Map();
@@ -226,7 +288,8 @@ const helpers = {
       let snap = null;
       const last = args[args.length - 1];
       if (last && typeof last === "object" && last.__t === "bpc") snap = args.pop();
-      calls.push([entry[0], args, snap, snap && snap.ts ? snap.ts : null]);
+      calls.push([entry[0], entry[0] === "register" ? args.map(describePlugin) : args, snap,
+        snap && snap.ts ? snap.ts : null]);
     }
     try {
       return encodeArgs(calls, fns);
@@ -245,12 +308,28 @@ const helpers = {
   },
   // Segment's source middleware contract around a Python `next(eventJson)`.
   runSourceMiddleware: guard((fn, eventJson, next) => {
-    const obj = JSON.parse(eventJson);
-    fn({
-      payload: { obj, type: () => obj.type, event: () => obj.event },
-      integrations: obj.integrations || {},
-      next: (p) => next(p === null ? "null" : JSON.stringify(p && p.obj ? p.obj : obj)),
-    });
+    fn(middlewareParams(eventJson, next));
+    return null;
+  }),
+  // The same for one destination's middleware: next(null) drops the event for it.
+  runDestinationMiddleware: guard((fn, eventJson, integration, next) => {
+    const params = middlewareParams(eventJson, next);
+    delete params.integrations;
+    fn({ ...params, integration });
+    return null;
+  }),
+  // plugins[i][method](ctx), awaited: done("", eventJson) or done(error, "").
+  runPlugin: guard((i, method, eventJson, done) => {
+    const ctx = new PluginContext(JSON.parse(eventJson));
+    new Promise((resolve) => resolve(plugins[i][method](ctx))).then(
+      (out) => done("", JSON.stringify((out instanceof PluginContext ? out : ctx).event)),
+      (e) => done(errorText(e), ""));
+    return null;
+  }),
+  // plugins[i].load / unload (ctx, window.analytics), awaited: done("") or done(error).
+  callPlugin: guard((i, method, done) => {
+    new Promise((resolve) => resolve(plugins[i][method](new PluginContext(undefined),
+      window.analytics))).then(() => done(""), (e) => done(errorText(e)));
     return null;
   }),
   // A JS function handed to Python: called with a JSON array of arguments.
@@ -295,6 +374,19 @@ const helpers = {
       const call = live[m];
       live[m] = (...args) => { call(...args); return live; };
     }
+    // register / deregister answer a Promise, settled once the plugins' load / unload have
+    // (Python calls the function added last)
+    const sendRegister = live.register;
+    const sendDeregister = makeCall(core, "deregister");
+    live.register = (...list) => new Promise((resolve) => sendRegister(
+      ...list.map(describePlugin), () => resolve(new PluginContext(undefined))));
+    live.deregister = (...names) => new Promise((resolve) => sendDeregister(
+      ...names, () => resolve(new PluginContext(undefined))));
+    const sendDestinationMiddleware = live.addDestinationMiddleware;
+    live.addDestinationMiddleware = (...args) => {
+      sendDestinationMiddleware(...args);
+      return Promise.resolve(live);
+    };
     live.push = (call) => live[call[0]](...call.slice(1));
     window.analytics = live;
     helpers.installed = true;

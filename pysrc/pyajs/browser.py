@@ -29,6 +29,7 @@ else:  # Pyodide
     from pyodide.ffi import create_once_callable, create_proxy
 
 _FN = "__pyajs_fn__"
+_PLUGIN = "__pyajs_plugin__"
 GC_EVERY = 2 * 1024 * 1024
 _keep = []  # proxies handed to JavaScript for the page's lifetime
 
@@ -210,6 +211,25 @@ class BrowserPlatform:
     def set_timeout(self, fn, ms: int) -> None:
         js.setTimeout(create_once_callable(fn), ms)
 
+    def log(self, message: str) -> None:
+        """A debug line (``analytics.debug(true)``)."""
+        js.console.log(message)
+
+    def run_coroutine(self, awaitable, done) -> None:
+        """Run a plugin's ``async`` method on the runtime's event loop; ``done(value,
+        error)`` at its end (both runtimes run asyncio tasks on the browser's own loop)."""
+        import asyncio
+
+        async def runner():
+            try:
+                value = await awaitable
+            except Exception as exc:  # noqa: BLE001 - the plugin's failure, reported
+                done(None, exc)
+                return
+            done(value, None)
+
+        (getattr(asyncio, "ensure_future", None) or asyncio.create_task)(runner())
+
 
 class JsFunction:
     """A JavaScript function as a Python callable: arguments go across as JSON."""
@@ -240,6 +260,86 @@ class JsSourceMiddleware:
                  self.helpers.ERR)
 
 
+class JsDestinationMiddleware:
+    """A page's ``addDestinationMiddleware(name, fn)`` as the Python middleware ``(event,
+    next)``: ``fn`` gets Segment's ``{payload: {obj}, integration, next}``; ``next(null)``
+    (or never calling ``next``) drops the event for that destination."""
+
+    def __init__(self, helpers, fn, name):
+        self.helpers = helpers
+        self.fn = fn
+        self.name = name
+
+    def __call__(self, event: dict, next_) -> None:
+        def resume(payload_json):
+            next_(None if payload_json == "null" else json.loads(payload_json))
+
+        _checked(self.helpers.runDestinationMiddleware(self.fn, dumps(event), self.name,
+                                                       create_once_callable(resume)),
+                 self.helpers.ERR)
+
+
+class JsPlugin:
+    """A page's Analytics.js plugin object, kept in JavaScript (``web/pyajs.js`` calls its
+    methods with a Context and awaits what they return), behind the interface
+    ``plugins.Pipeline`` calls. Python sees the loader's description of it:
+    ``{"__pyajs_plugin__": index, name, type, version, methods, categories}``."""
+
+    def __init__(self, helpers, described: dict):
+        self.helpers = helpers
+        self.index = described[_PLUGIN]
+        self.name = described.get("name")
+        self.type = described.get("type")
+        self.version = described.get("version")
+        methods = described.get("methods")
+        self.methods = methods if isinstance(methods, list) else []
+        categories = described.get("categories")
+        self.categories = tuple(c for c in categories if isinstance(c, str)) \
+            if isinstance(categories, list) else ()
+
+    def has(self, method: str) -> bool:
+        return method in self.methods
+
+    def call(self, method: str, args, done) -> None:
+        """``load`` / ``unload``: JavaScript gives them a Context and ``window.analytics``."""
+        def answer(error):
+            done(None, error or None)
+
+        try:
+            _checked(self.helpers.callPlugin(self.index, method, create_once_callable(answer)),
+                     self.helpers.ERR)
+        except BrowserError as exc:
+            done(None, exc)
+
+    def run(self, kind: str, ctx, done) -> None:
+        from .plugins import Context
+
+        def answer(error, event_json):
+            if error:
+                done(None, error)
+            else:
+                done(Context(json.loads(event_json)), None)
+
+        try:
+            _checked(self.helpers.runPlugin(self.index, kind, dumps(ctx.event),
+                                            create_once_callable(answer)), self.helpers.ERR)
+        except BrowserError as exc:
+            done(None, exc)
+
+
+def _js_arguments(method: str, args: list, helpers) -> list:
+    """The JavaScript plugins and middleware among a call's arguments, adapted for Python."""
+    if method == "addSourceMiddleware" and args and isinstance(args[0], JsFunction):
+        return [JsSourceMiddleware(helpers, args[0].fn)]
+    if method == "register":
+        return [JsPlugin(helpers, a) if isinstance(a, dict) and _PLUGIN in a else a
+                for a in args]
+    if method == "addDestinationMiddleware" and args:
+        return args[:1] + [JsDestinationMiddleware(helpers, a.fn, args[0])
+                           if isinstance(a, JsFunction) else a for a in args[1:]]
+    return args
+
+
 def _with_functions(value, helpers, fns):
     """Replace ``{"__pyajs_fn__": i}`` placeholders with callables, in place."""
     if isinstance(value, dict):
@@ -253,6 +353,9 @@ def _with_functions(value, helpers, fns):
             if isinstance(v, (dict, list)):
                 value[i] = _with_functions(v, helpers, fns)
     return value
+
+
+_ADAPTED = ("addSourceMiddleware", "register", "addDestinationMiddleware")
 
 
 def _snapshot(snap):
@@ -329,8 +432,8 @@ def _go_live(analytics: Analytics, helpers, options: dict, page_key=None) -> Non
     queue = calls_in_order(json.loads(queue_json), queue_json)
 
     def dispatch(method, args, snap, at):
-        if method == "addSourceMiddleware" and args and isinstance(args[0], JsFunction):
-            args = [JsSourceMiddleware(helpers, args[0].fn)]
+        if method in _ADAPTED:
+            args = _js_arguments(method, args, helpers)
         return api.call(method, args, snap, int(float(at)) if at else None)
 
     jar = analytics.platform.cookie_jar
@@ -355,6 +458,11 @@ def _go_live(analytics: Analytics, helpers, options: dict, page_key=None) -> Non
     _keep.append(proxy)
     helpers.install(proxy, __version__)
     analytics.initialized = True
+
+    # a buffered debug(true) first: the replay of the other calls is what it shows
+    for call in queue:
+        if call[0] == "debug":
+            dispatch("debug", call[1], None, None)
 
     # Calls of pages that closed, crashed or were left before they were ready (the snippet's
     # copies in localStorage, see early.py): older than this page's, so replayed first.

@@ -23,7 +23,7 @@ from .ordered import reorder
 EVENT_METHODS = ("track", "page", "screen", "identify", "group", "alias")
 # Classic analytics.js methods that pyajs accepts but does not implement (yet): a warning.
 UNSUPPORTED = ("trackSubmit", "trackClick", "trackLink", "trackForm", "pageview",
-               "addIntegrationMiddleware", "addDestinationMiddleware", "register")
+               "addIntegrationMiddleware")
 # Methods that answer with a value: no value is ``null`` to the page, as in Analytics.js
 # (``user().id() === null``); the other methods answer ``undefined``.
 VALUE_METHODS = frozenset(("user.id", "group.id", "user.anonymousId", "setAnonymousId",
@@ -207,11 +207,50 @@ class JsApi:
     def _m_addSourceMiddleware(self, args, snap, at):  # noqa: N802
         self.a.add_source_middleware(args[0] if args else None)
 
+    def _m_addDestinationMiddleware(self, args, snap, at):  # noqa: N802
+        if not args or not isinstance(args[0], str) or not args[0]:
+            raise TypeError("the first argument must be a destination name (or '*'), got "
+                            + describe(args[0] if args else None))
+        self.a.add_destination_middleware(args[0], *args[1:])
+
+    def _m_register(self, args, snap, at):
+        """``register(plugin, …, done)``: the loader describes each plugin object and adds
+        ``done``, which resolves the page's Promise once every ``load`` has finished."""
+        from .plugins import TYPES
+
+        args, done = _split_done(args)
+        plugins = []
+        for i, plugin in enumerate(args):
+            if not hasattr(plugin, "has"):
+                self.warn("pyajs: analytics.register(): argument %d is not a plugin object "
+                          "(%s); ignored" % (i + 1, describe(plugin)))
+            elif not isinstance(plugin.name, str) or not plugin.name:
+                self.warn("pyajs: analytics.register(): the plugin needs a name (a non-empty "
+                          "string), got %s; ignored" % describe(plugin.name))
+            elif plugin.type not in TYPES:
+                self.warn("pyajs: analytics.register(): plugin %r has type %s; it must be one "
+                          "of %s; ignored" % (plugin.name, describe(plugin.type),
+                                              ", ".join(TYPES)))
+            else:
+                plugins.append(plugin)
+        self.a.register_plugins(plugins, done)
+
+    def _m_deregister(self, args, snap, at):
+        names, done = _split_done(args)
+        self.a.deregister(*[n for n in names if isinstance(n, str) and n], done=done)
+
     def _m_load(self, args, snap, at):
         self.warn("pyajs: analytics.load() was called again; pyajs is already loaded")
 
     def _m_timeout(self, args, snap, at):
         return None
+
+
+def _split_done(args) -> tuple:
+    """(the arguments, the function that ends them or None)."""
+    if args and callable(args[-1]) and not hasattr(args[-1], "has"):
+        return list(args[:-1]), args[-1]
+    return list(args), None
 
 
 def _id_arg(method: str, value) -> str:

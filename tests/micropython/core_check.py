@@ -169,7 +169,55 @@ def c_builtin_modules():
     assert compat.binascii.hexlify(b"\x01\xff") == b"01ff"
 
 
-for name, fn in (("identity", c_identity), ("cookie wins", c_cookie_wins),
+def c_plugins():
+    from pyajs.plugins import Context
+
+    a, api, p = make()
+    seen = []
+
+    class Enrich:
+        name, type = "Enrich", "enrichment"
+
+        async def load(self, ctx, analytics):  # a coroutine is a generator here
+            self.ready = True
+
+        async def track(self, ctx):
+            ctx.update_event("properties.enriched", True)
+            return ctx
+
+    class Before:
+        name, type = "Before", "before"
+
+        def track(self, ctx):
+            if ctx.event["event"] == "Bad":
+                raise ValueError("bad event")
+            return Context(dict(ctx.event, event=ctx.event["event"] + "!"))
+
+    class Dest:
+        name, type = "Dest", "destination"
+
+        def track(self, ctx):
+            seen.append(ctx.event["event"])
+
+    errors = []
+    a.on("error", errors.append)
+    a.register(Dest(), Enrich(), Before())
+    a.add_destination_middleware("dest", lambda payload, next_: next_(payload))
+    api.call("track", ["Good"], None, None)
+    api.call("track", ["Bad"], None, None)
+    api.call("track", ["Quiet", {}, {"integrations": {"Segment.io": False}}], None, None)
+    assert [b["event"] for b in bodies(p)] == ["Good!"], bodies(p)
+    assert bodies(p)[0]["properties"] == {"enriched": True}
+    assert seen == ["Good!", "Quiet!"], seen
+    assert errors and errors[0]["plugin"] == "Before"
+    try:
+        a.register(object())
+        raise AssertionError("no TypeError")
+    except TypeError as exc:
+        assert "needs a name" in str(exc)
+
+
+for name, fn in (("plugins", c_plugins), ("identity", c_identity), ("cookie wins", c_cookie_wins),
                  ("traits keep their order", c_traits_keep_their_order),
                  ("events", c_events), ("storage failures", c_storage_failures),
                  ("retries and queue", c_retries_and_queue), ("batching", c_batching),
