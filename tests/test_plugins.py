@@ -432,3 +432,12 @@ def test_register_from_javascript_loads_then_resolves_and_warns_about_non_plugin
     assert sent(p)[0]["event"] == "E (js)"
     api.call("deregister", ["J", lambda: resolved.append("gone")])
     assert resolved[-1] == "gone" and a.plugins() == []
+
+
+def test_buffered_plugins_and_middleware_are_replayed_before_the_buffered_events():
+    from pyajs.early import replay_order
+
+    calls = [["track", ["A"]], ["addDestinationMiddleware", ["d"]],
+             ["addSourceMiddleware", ["s"]], ["register", ["p"]], ["debug", [True]]]
+    assert [c[0] for c in replay_order(calls)] == [
+        "register", "addSourceMiddleware", "addDestinationMiddleware", "track", "debug"]

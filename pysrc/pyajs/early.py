@@ -21,7 +21,9 @@ from .compat import json
 
 PREFIX = "pyajs:b:"
 # Replayed first, in this order, as pyajs replays a page's own buffered calls.
-EARLY = ("setAnonymousId", "on", "addSourceMiddleware")
+# As Analytics.js: plugins are registered (their loads awaited: events wait for them) before
+# source middleware, and both before any event.
+EARLY = ("setAnonymousId", "on", "register", "addSourceMiddleware", "addDestinationMiddleware")
 
 
 def replay_order(calls: list) -> list:
