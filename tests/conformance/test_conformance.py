@@ -63,6 +63,7 @@ MESSAGE_ID = Deliberate("`messageId`")
 LIBRARY = Deliberate("`context.library`")
 METADATA = Deliberate("`_metadata` on events")
 LEGACY_COOKIES = Deliberate("Analytics.js 1.0 cookies (`_sio`, `ajs_user`)")
+EVENT_ANSWER = Deliberate("what `track()` and the other event calls answer")
 
 # Encoding differences that may show wherever the stores are observed: the values decode to
 # the same thing; how they are written differs on purpose.
@@ -794,6 +795,8 @@ def cookie_maxage_in_milliseconds(t):
 
 
 @scenario(
+    # analytics-next answers a Promise of the delivered event's Context; pyajs nothing
+    EVENT_ANSWER.at("called.page.answer", next="Promise", pyajs="undefined"),
     # analytics-next never calls back before its 300 ms timeout; pyajs once delivered, which
     # takes less than 300 ms unless the machine is slow: allowed, not required
     timing=[CALLBACK.at("called.page.heldTo300ms", next=True, pyajs=False)],
@@ -802,16 +805,17 @@ def per_call_callback(t):
     """A callback passed to ``track`` runs once, after delivery."""
     t.open()
     t.load()
-    waited = t.call("""() => new Promise((resolve) => {
+    waited, answer = t.call("""() => new Promise((resolve) => {
         const t0 = performance.now();
         window.__calls = 0;
-        analytics.track('With Callback', {}, {}, () => {
+        const answer = analytics.track('With Callback', {}, {}, () => {
             window.__calls += 1;
-            resolve(performance.now() - t0);
+            resolve([performance.now() - t0,
+                     answer instanceof Promise ? 'Promise' : typeof answer]);
         });
     })""")
     t.observe("called", events=1, page={"calls": t.call("() => window.__calls"),
-                                         "heldTo300ms": waited >= 300})
+                                         "heldTo300ms": waited >= 300, "answer": answer})
 
 
 @scenario(
