@@ -275,7 +275,10 @@ class Bench:
         up the interpreter's wasm (baseline code until its hot functions are optimized), so
         it is reported apart."""
         n = self.args.events
-        url = self.base + PAGES[who] + ("?mode=batching" if mode == "batching" else "")
+        query = ["mode=batching"] if mode == "batching" else []
+        if who == "pyajs" and self.args.plugin != "none":
+            query.append("plugin=" + self.args.plugin)
+        url = self.base + PAGES[who] + ("?" + "&".join(query) if query else "")
         context, page, cdp, requests = self.open()
         out: dict[str, Any] = {}
         try:
@@ -639,6 +642,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of pyajs's Python over --events calls, and exit")
     parser.add_argument("--top", type=int, default=25, help="functions listed by --profile")
+    parser.add_argument("--plugin", choices=("none", "py", "js"), default="none",
+                        help="pyajs with one enrichment plugin registered, written in Python "
+                             "or in JavaScript (what a plugin costs per event)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.runs, args.events, args.memory_events = 1, 40, 200

@@ -441,3 +441,18 @@ def test_buffered_plugins_and_middleware_are_replayed_before_the_buffered_events
              ["addSourceMiddleware", ["s"]], ["register", ["p"]], ["debug", [True]]]
     assert [c[0] for c in replay_order(calls)] == [
         "register", "addSourceMiddleware", "addDestinationMiddleware", "track", "debug"]
+
+
+def test_consent_keeps_destinations_out_until_their_categories_are_granted():
+    a, p = make({"consent": {"categories": {"Analytics": True, "Advertising": False}}})
+    log = []
+
+    class Ads(Recorder):
+        consent_categories = ["Advertising"]
+
+    a.register(Ads("Ads", "destination", log), Recorder("Plain", "destination", log))
+    a.track("Before")
+    a.consent({"Advertising": True})
+    a.track("After")
+    assert [(n, e) for n, e, _ in log if e in ("Before", "After")] == [
+        ("Plain", "Before"), ("Ads", "After"), ("Plain", "After")]
