@@ -387,6 +387,11 @@ const helpers = {
       sendDestinationMiddleware(...args);
       return Promise.resolve(live);
     };
+    const sendSourceMiddleware = live.addSourceMiddleware; // added at once: settled already
+    live.addSourceMiddleware = (...args) => {
+      sendSourceMiddleware(...args);
+      return Promise.resolve(live);
+    };
     live.push = (call) => live[call[0]](...call.slice(1));
     window.analytics = live;
     helpers.installed = true;

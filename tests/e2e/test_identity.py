@@ -237,13 +237,15 @@ def test_values_answered_to_the_page_are_null_as_in_analytics_js(page):
         nothing: [u.reset(), g.logout(), analytics.reset()].map((v) => v === undefined),
         chained: [analytics.debug(false), analytics.on('x', () => {}), analytics.once('x',
                   () => {}), analytics.off('x')].map((v) => v === analytics),
+        middleware: analytics.addSourceMiddleware(({next, payload}) => next(payload))
+          instanceof Promise,
       };
     }""")
     assert got == {
         "ids": [True, True, True, True], "json": '{"id":null,"groupId":null}',
         "traits": [{}, {}], "groupAnonymousId": True, "anonymousId": "string",
         "setAnonymousId": "string", "nothing": [True, True, True],
-        "chained": [True, True, True, True]}
+        "chained": [True, True, True, True], "middleware": True}
     assert page.warnings() == []
 
 
