@@ -8,7 +8,7 @@
   analytics.methods = ["trackSubmit", "trackClick", "trackLink", "trackForm", "pageview",
     "identify", "reset", "group", "track", "ready", "alias", "debug", "page", "screen", "once",
     "off", "on", "addSourceMiddleware", "addIntegrationMiddleware", "setAnonymousId",
-    "addDestinationMiddleware", "register", "timeout"];
+    "addDestinationMiddleware", "register", "timeout", "consent"];
   var withPage = { track: 1, screen: 1, alias: 1, group: 1, page: 1, identify: 1 };
   // Every call that makes an event (and setAnonymousId / reset, which change the identity of
   // the events after it) is also copied to localStorage when it is made, with a messageId
@@ -17,10 +17,23 @@
   var kept = []; // [method, arguments as JSON values, snapshot]
   var store;
   try { store = localStorage; } catch (e) { /* none */ }
+  // Without consent for pyajs's category (load's options.consent, or consent() since; see
+  // pysrc/pyajs/consent.py), or with disableClientPersistence, the copy stays in memory.
+  var given = null;
+  function consented() {
+    var c = analytics._loadOptions && analytics._loadOptions.consent;
+    if (!obj(c) && !given) return true;
+    c = obj(c) ? c : {};
+    return put(put({}, obj(c.categories) ? c.categories : {}), given)[c.category || "Analytics"] === true;
+  }
   function save() {
     if (window.analytics.initialized) return; // pyajs took them over
-    try { store.setItem(analytics._bk, JSON.stringify({ k: analytics._writeKey || null, c: kept })); }
-    catch (e) { /* full, disabled or missing: kept in memory */ }
+    var o = analytics._loadOptions;
+    try {
+      if (consented() && !(o && o.disableClientPersistence)) {
+        store.setItem(analytics._bk, JSON.stringify({ k: analytics._writeKey || null, c: kept }));
+      } else store.removeItem(analytics._bk);
+    } catch (e) { /* full, disabled or missing: kept in memory */ }
   }
   function uuid() {
     var b = crypto.getRandomValues(new Uint8Array(16)), h = "";
@@ -35,6 +48,10 @@
         return window.analytics[method].apply(window.analytics, arguments);
       }
       var args = Array.prototype.slice.call(arguments), snap = null, json = [], n = 0;
+      if (method == "consent" && obj(args[0])) {
+        given = put(given || {}, args[0]);
+        if (analytics._bk) save();
+      }
       if (withPage[method]) {
         var canon = document.querySelector("link[rel='canonical']"), now = Date.now();
         snap = { __t: "bpc", c: canon && canon.getAttribute("href") || null,
@@ -125,7 +142,7 @@
   }
   function flush() {
     var o = obj(analytics._loadOptions) ? analytics._loadOptions : {}, key = analytics._writeKey;
-    if (window.analytics.initialized || !key || !str(key)) return;
+    if (window.analytics.initialized || !key || !str(key) || !consented()) return;
     var seg = obj(o.integrations) && obj(o.integrations["Segment.io"]) ? o.integrations["Segment.io"] : {};
     var host = (o.apiHost != null ? o.apiHost : seg.apiHost) || analytics._v1;
     var proto = (o.protocol != null ? o.protocol : seg.protocol) || "https";
@@ -135,6 +152,7 @@
     var ut = traits("ajs_user_traits"), gt = traits("ajs_group_properties"), bool = {};
     var ig = obj(o.integrations) ? o.integrations : {}, tz, batch = [], sent = [], size = 200;
     try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
+    var uad = navigator.userAgentData; // the high-entropy hints pyajs may add need a promise
     for (var k in ig) bool[k] = ig[k] && typeof ig[k] == "object" ? Object.keys(ig[k]).length > 0 : !!ig[k];
     var calls = kept.filter(function (c) { return c[0] == "setAnonymousId"; });
     calls.forEach(function (c) {
@@ -143,7 +161,7 @@
     });
     if (!a) { // minted and stored now, so that pyajs keeps it
       a = uuid();
-      try { store.setItem("ajs_anonymous_id", JSON.stringify(a)); }
+      if (!o.disableClientPersistence) try { store.setItem("ajs_anonymous_id", JSON.stringify(a)); }
       catch (e) { document.cookie = "ajs_anonymous_id=" + encodeURIComponent(JSON.stringify(a)) + ";path=/;max-age=31536000;SameSite=Lax"; }
     }
     function event(type, f, q, s, uid) {
@@ -158,7 +176,9 @@
       p.title = s.t || "";
       p.url = c ? (c.indexOf("?") < 0 ? c.split("#")[0] + search : c) : (s.u || "").split("#")[0];
       ctx = { library: { name: "pyajs", version: V }, page: p, userAgent: navigator.userAgent,
-        locale: navigator.language, timezone: tz };
+        userAgentData: uad && uad.toJSON(), locale: navigator.language, timezone: tz };
+      if (obj(o.consent) || given) ctx.consent = { categoryPreferences: put(put({},
+        obj(o.consent) && obj(o.consent.categories) ? o.consent.categories : {}), given) };
       if (search) {
         utm = ctx.campaign = {};
         search.replace(/^\?/, "").replace(/\?/g, "&").split("&").forEach(function (pair) {

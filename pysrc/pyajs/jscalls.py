@@ -201,6 +201,13 @@ class JsApi:
         name, fn = (list(args) + [None, None])[:2]
         self.a.off(name, fn)
 
+    def _m_consent(self, args, snap, at):
+        categories = args[0] if args else None
+        if categories is not None and not isinstance(categories, dict):
+            raise TypeError("expected an object of category → true/false, got " +
+                            describe(categories))
+        return self.a.consent(categories)
+
     def _m_debug(self, args, snap, at):
         self.a.debug(bool(args[0]) if args else True)
 

@@ -1,0 +1,110 @@
+"""Consent in the page (both runtimes): before pyajs's category is granted nothing of
+pyajs's is in cookies or localStorage and nothing goes to apiHost, not even the snippet's
+copy of the calls made before ready or its send when the page is left; granting persists
+the identity and sends what waited; withdrawing removes it all; across reloads."""
+
+import pytest
+
+CATEGORY = "Analytics"
+
+
+def ours(page) -> list:
+    """pyajs's keys in the real cookie jar and localStorage."""
+    names = list(page.cookies()) + list(page.storage())
+    return sorted(n for n in names if n.startswith(("ajs_", "pyajs:")))
+
+
+def record_api_requests(page) -> list:
+    seen = []
+    page.pw.on("request", lambda r: seen.append(r.url) if "/v1/" in r.url else None)
+    return seen
+
+
+def consent(granted: bool, **more) -> dict:
+    return {"consent": dict({"categories": {CATEGORY: granted, "Advertising": True}}, **more)}
+
+
+@pytest.mark.e2e
+def test_a_visitor_who_never_consents_leaves_nothing_and_sends_nothing(page):
+    api = record_api_requests(page)
+    page.open()
+    # calls before ready, the snippet's copy of them, and its send when the page is left
+    before = page.js("""([opts]) => {
+        analytics.load('pyajs-e2e-key', opts);
+        analytics.identify('u-1', {plan: 'pro'});
+        analytics.track('Before Ready');
+        dispatchEvent(new Event('pagehide'));
+        return Object.keys(localStorage);
+    }""", [dict(consent(False), runtime=page.runtime)])
+    assert [k for k in before if k.startswith(("ajs_", "pyajs:"))] == []
+    page.pw.wait_for_function("window.analytics.initialized === true", timeout=120_000)
+    done = page.js("""() => new Promise((resolve) => {
+        analytics.page();
+        analytics.group('g-1', {size: 3});
+        analytics.track('After Ready', {}, {}, () => resolve(analytics.user().id()));
+    })""")
+    assert done == "u-1"  # the identity lives in the page's memory
+    page.reload(consent(False))  # the queue would be claimed here: there is none
+    page.js("() => new Promise((r) => analytics.track('Second Page', {}, {}, r))")
+    assert ours(page) == []
+    assert api == [] and page.server.events() == []
+
+
+@pytest.mark.e2e
+def test_grant_withdraw_and_grant_again_across_reloads(page):
+    api = record_api_requests(page)
+    page.open()
+    page.load(consent(False), before="analytics.track('Waited')")
+    assert ours(page) == []
+    page.js("analytics.consent({Analytics: true})")
+    events = page.server.wait_events(2)
+    assert sorted(e.get("event") for e in events) == [
+        "Segment Consent Preference Updated", "Waited"]
+    anon = events[0]["anonymousId"]
+    for e in events:
+        assert e["context"]["consent"] == {
+            "categoryPreferences": {"Analytics": True, "Advertising": True}}
+        assert e["anonymousId"] == anon
+    assert page.js("analytics.user().anonymousId()") == anon
+    assert "ajs_anonymous_id" in page.cookies() and "ajs_anonymous_id" in page.storage()
+
+    page.reload(consent(True))  # the site's consent platform now says yes at load
+    assert page.js("analytics.user().anonymousId()") == anon
+    page.js("analytics.identify('u-1', {plan: 'pro'})")
+    page.server.wait_events(3)
+    assert "ajs_user_id" in page.cookies()
+
+    page.js("analytics.consent({Analytics: false})")  # withdrawn
+    assert ours(page) == []
+    page.js("() => new Promise((r) => analytics.track('Withdrawn', {}, {}, r))")
+    assert ours(page) == []
+    page.reload(consent(False))
+    assert ours(page) == []
+    sent = len(api)
+
+    page.reload(consent(True))  # granted again: a new visitor
+    page.js("analytics.track('Again')")
+    again = page.server.wait_events(4)[-1]
+    assert again.get("event") == "Again"
+    assert again["anonymousId"] != anon and again.get("userId") is None
+    assert "ajs_anonymous_id" in page.cookies()
+    names = [e.get("event") or e["type"] for e in page.server.events()]
+    assert "Withdrawn" not in names
+    assert len(api) > sent
+
+
+@pytest.mark.e2e
+def test_anonymous_mode_sends_without_storing(page):
+    page.open()
+    page.load(consent(False, mode="anonymous"),
+              before="analytics.identify('u-1'); analytics.track('Anonymous')")
+    (event,) = page.server.wait_events(1)
+    assert event["event"] == "Anonymous" and event.get("userId") is None
+    assert ours(page) == []
+    page.js("analytics.consent({Analytics: true})")
+    events = page.server.wait_events(3)
+    assert sorted(e.get("event") or e["type"] for e in events) == [
+        "Anonymous", "Segment Consent Preference Updated", "identify"]
+    (identify,) = [e for e in events if e["type"] == "identify"]
+    assert identify["userId"] == "u-1" and identify["anonymousId"] == event["anonymousId"]
+    assert page.cookie("ajs_user_id") is not None
