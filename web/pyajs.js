@@ -516,6 +516,9 @@ async function startMicroPython() {
     url: abs(MPY_WASM), heapsize: MPY_HEAP,
     stdout: (line) => console.log(line), stderr: (line) => console.error(line),
   });
+  // the runtime's start (the end of the wasm's compilation, the interpreter's set-up) and
+  // pyajs's import in tasks of their own: neither is long then
+  await helpers.nextTask();
   // A miss on the file system below (a directory that exists, a module looked for under
   // another name) is a JavaScript exception: none records a stack trace.
   const limit = Error.stackTraceLimit;

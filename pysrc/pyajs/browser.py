@@ -409,7 +409,9 @@ def start() -> Analytics:
     # snippet's queue keeps taking calls. A call from the page's own Python brings it
     # forward: the calls buffered before it were made first, so they are replayed first.
     analytics.before_first_call(go_live)
-    js.setTimeout(create_once_callable(go_live), 0)
+    # scheduler.yield() where the browser has it: the input and rendering waiting go first,
+    # other tasks after (a timer would queue behind them all)
+    helpers.nextTask().then(create_once_callable(lambda *_: go_live()))
     return analytics
 
 
