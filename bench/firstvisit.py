@@ -31,6 +31,7 @@ The last line of output is one JSON object.
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -266,15 +267,18 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    fig = {"runs": args.runs, "py_throttled_runs": min(args.runs, args.py_throttled_runs)}
+    # how busy the machine was: figures from a loaded machine are slower and noisier
+    fig = {"runs": args.runs, "py_throttled_runs": min(args.runs, args.py_throttled_runs),
+           "load_average": round(os.getloadavg()[1], 1)}
     for (net, lib), runs in samples.items():
         for key, _ in FIGURES:
             if lib == FLOOR and key != "ready_s":
                 continue
             fig["%s_%s_%s" % (net, lib, key)] = round(statistics.median(r[key] for r in runs), 3)
     print("cold first visit, median of %d runs (Pyodide throttled: %d)%s; the snippet inlined "
-          "in <head>" % (args.runs, fig["py_throttled_runs"],
-                         " [smoke: throttled 10x faster]" if args.smoke else ""))
+          "in <head>; load average %.1f" % (args.runs, fig["py_throttled_runs"],
+                                            " [smoke: throttled 10x faster]" if args.smoke
+                                            else "", fig["load_average"]))
     for net, title in (("fast", "unthrottled"),
                        ("slow", "throttled: 1.6 Mbit/s down, 0.75 up, 150 ms latency")):
         if net not in networks:
