@@ -33,9 +33,15 @@ from tests.e2e.conftest import BOOT_TIMEOUT_MS, ROOT, UUID4, WRITE_KEY
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not Path(NGINX).is_file(),
                                 reason="nginx is not installed (scripts/setup.sh --browser)")
-RUNTIMES = ("mpy", "py")
-# What each runtime needs on top of the others (README, "Content-Security-Policy").
-EVAL = {"mpy": "'wasm-unsafe-eval'", "py": "'wasm-unsafe-eval' 'unsafe-eval'"}
+# The tree's runtimes: MicroPython booted by the loader, Pyodide through PyScript, and
+# MicroPython through PyScript (a page with its own <script type="mpy">).
+RUNTIMES = ("mpy", "py", "mpy-pyscript")
+OPTIONS = {"mpy": '{runtime: "mpy"', "py": '{runtime: "py"',
+           "mpy-pyscript": '{runtime: "mpy", pyscript: true'}
+# What each needs on top of the others (README, "Content-Security-Policy").
+SCRIPTS = {"mpy": "'wasm-unsafe-eval'", "py": "'wasm-unsafe-eval' 'unsafe-eval'",
+           "mpy-pyscript": "'wasm-unsafe-eval' 'unsafe-eval'"}
+WORKERS = {"mpy-pyscript": "; worker-src blob:"}
 
 
 def free_port() -> int:
@@ -58,19 +64,20 @@ def write_shop_page(site: Path, runtime: str, snippet_html: str, collector: str,
     """The shop's page: the built snippet inline in <head>, then the site's own call. Returns
     the policy its server sends (nginx reads it from the file next to the page)."""
     call = (
-        'analytics.load("%s", {runtime: "%s", apiHost: "%s/v1"});'
+        'analytics.load("%s", %s, apiHost: "%s/v1"});'
         'analytics.identify("deploy-user", {plan: "cdn"});'
         'analytics.track("Deployed", {runtime: "%s"});'
         'analytics.ready(function () {'
         ' console.log("deploy-ready " + analytics.user().anonymousId()); });'
-        % (WRITE_KEY, runtime, collector, runtime))
+        % (WRITE_KEY, OPTIONS[runtime], collector, runtime))
     snippet = snippet_html.strip()[len("<script>"):-len("</script>")]
     (site / ("%s.html" % runtime)).write_text(
         "<!doctype html><html><head><meta charset=utf-8><title>shop</title>\n"
         "<script>%s</script>\n<script>%s</script>\n</head><body>shop</body></html>\n"
         % (snippet, call))
-    return ("default-src 'none'; script-src %s %s %s %s; connect-src %s %s"
-            % (csp_hash(snippet), csp_hash(call), cdn, EVAL[runtime], cdn, collector))
+    return ("default-src 'none'; script-src %s %s %s %s; connect-src %s %s%s"
+            % (csp_hash(snippet), csp_hash(call), cdn, SCRIPTS[runtime], cdn, collector,
+               WORKERS.get(runtime, "")))
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +87,7 @@ def deploy(tmp_path_factory, server):
     cdn, shop = "http://cdn.test:%d" % cdn_port, "http://shop.test:%d" % shop_port
     out = base / "cdn" / "pyajs"
     subprocess.run([sys.executable, "-m", "pyajs_server", "build", "--out", str(out),
-                    "--base-url", cdn + "/pyajs/", "--runtimes", "mpy,py", "--quiet"],
+                    "--base-url", cdn + "/pyajs/", "--runtimes", ",".join(RUNTIMES), "--quiet"],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     manifest = json.loads((out / "manifest.json").read_text())
     site = base / "shop"
@@ -203,6 +210,7 @@ def test_a_shop_loads_pyajs_from_a_cdn(browser, server, deploy, runtime):
         wanted = set(deploy.manifest["runtimes"][runtime])
         fetched = set(by_path)
         assert {"pyajs.js"} | {w for w in wanted if w.startswith("pyajs/")} <= fetched
+        assert fetched <= wanted, fetched - wanted
         assert all(by_path[p].status == 200 for p in fetched), {
             p: by_path[p].status for p in fetched}
         for path in fetched:
