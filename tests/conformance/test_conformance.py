@@ -840,6 +840,33 @@ def corrupted_stored_values(t):
 
 
 # ==========================================================================================
+# Storage options
+# ==========================================================================================
+@scenario()
+def storage_stores(t):
+    """``storage: {stores: ['cookie', 'memory']}``: ids in cookies only, traits for the page
+    only; the next page keeps the ids and loses the traits."""
+    options = {"storage": {"stores": ["cookie", "memory"]}}
+    t.open()
+    t.load(options=options, after=IDENTIFY_AND_GROUP)
+    t.observe("identified", events=2)
+    t.reload(options=options, after="analytics.track('Back')")
+    t.observe("reloaded", events=1)
+
+
+@scenario()
+def disable_client_persistence(t):
+    """``disableClientPersistence: true``: nothing of the identity in cookies or
+    localStorage; the next page is a new visitor."""
+    options = {"disableClientPersistence": True}
+    t.open()
+    t.load(options=options, after=IDENTIFY_AND_GROUP)
+    t.observe("identified", events=2)
+    t.reload(options=options, after="analytics.track('Back')")
+    t.observe("reloaded", events=1)
+
+
+# ==========================================================================================
 # The runner
 # ==========================================================================================
 def play(browser, sc, lib, server, runtime, site):
