@@ -38,6 +38,10 @@
 //   this path on the host and its parent domains), #btn-clear-storage (localStorage.clear()),
 //   #btn-clear-both (both at once), #btn-reload (location.reload()),
 //   #btn-clear-log (DELETE /api/events).
+// Consent (only with ?consent=ask): #consent-banner (shown until answered) with
+//   #btn-consent-accept / #btn-consent-decline (analytics.consent({Analytics: true|false}),
+//   the answer kept in localStorage "demo-consent"); #consent-state shows it, with
+//   #btn-consent-change to reopen the banner.
 //
 // All text that comes from events, cookies, storage or inputs goes in through textContent.
 (function () {
@@ -65,7 +69,7 @@
     $("runtime").textContent = name;
     const other = name === "Pyodide" ? "mpy" : "py";
     const link = $("runtime-switch");
-    link.href = "?runtime=" + other;
+    link.href = "?runtime=" + other + (ASK_CONSENT ? "&consent=ask" : "");
     link.textContent = "run it on " + RUNTIME_NAMES[other];
   }
   function fetchedRuntime() {
@@ -74,6 +78,7 @@
     if (urls.some((u) => u.includes("/vendor/micropython/"))) return "MicroPython";
     return null;
   }
+  const ASK_CONSENT = new URLSearchParams(location.search).get("consent") === "ask";
   const asked = new URLSearchParams(location.search).get("runtime");
   showRuntime(RUNTIME_NAMES[asked] || "MicroPython");
 
@@ -567,6 +572,32 @@
     noteAction(clearCookies() + "; " + clearStorage());
   });
   $("btn-reload").addEventListener("click", function () { location.reload(); });
+
+  // ---- consent banner (?consent=ask) -----------------------------------------------------
+  function showConsent() {
+    const answer = localStorage.getItem("demo-consent");
+    $("consent-banner").hidden = !!answer;
+    $("consent-state").hidden = !answer;
+    $("consent-answer").textContent = answer === "yes" ? "accepted" : "declined";
+  }
+  function answerConsent(yes) {
+    localStorage.setItem("demo-consent", yes ? "yes" : "no");
+    call("consent", [{ Analytics: yes }]);
+    showConsent();
+  }
+  if (ASK_CONSENT) {
+    $("consent-switch").href = asked ? "?runtime=" + asked : "?";
+    $("consent-switch").textContent = "without the consent banner";
+    showConsent();
+    onClick("btn-consent-accept", function () { answerConsent(true); });
+    onClick("btn-consent-decline", function () { answerConsent(false); });
+    onClick("btn-consent-change", function () {
+      $("consent-banner").hidden = false;
+      $("consent-state").hidden = true;
+    });
+  } else if (asked) {
+    $("consent-switch").href = "?consent=ask&runtime=" + asked;
+  }
   $("btn-clear-log").addEventListener("click", clearLog);
 
   // ---- go --------------------------------------------------------------------------------

@@ -108,3 +108,25 @@ def test_anonymous_mode_sends_without_storing(page):
     (identify,) = [e for e in events if e["type"] == "identify"]
     assert identify["userId"] == "u-1" and identify["anonymousId"] == event["anonymousId"]
     assert page.cookie("ajs_user_id") is not None
+
+
+@pytest.mark.e2e
+def test_demo_consent_banner(page):
+    page.open("/demo.html?consent=ask&runtime=" + page.runtime)
+    page.pw.wait_for_selector("#status[data-state=ready]", timeout=120_000)
+    page.pw.wait_for_selector("#consent-banner:not([hidden])")
+    page.pw.click("#btn-track")
+    page.pw.wait_for_function(
+        "document.querySelector('#last-action').textContent.startsWith('analytics.track')")
+    assert ours(page) == []
+    shown = page.pw.locator("#cookies tr[data-testid=cookie], #storage tr[data-testid="
+                            "storage-entry]").evaluate_all("rows => rows.map(r => r.dataset."
+                                                           "name || r.dataset.key)")
+    assert [n for n in shown if n.startswith(("ajs_", "pyajs:"))] == []
+    page.pw.click("#btn-consent-accept")
+    page.pw.wait_for_selector("#cookies tr[data-name=ajs_anonymous_id]")
+    assert page.pw.locator("#consent-banner").is_hidden()
+    assert page.storage()["demo-consent"] == "yes"
+    events = page.server.wait_events(3)  # the page call, the track, the consent update
+    assert {e.get("event") or e["type"] for e in events} == {
+        "page", "Button Clicked", "Segment Consent Preference Updated"}
