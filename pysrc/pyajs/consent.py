@@ -76,10 +76,11 @@ class Consent:
             except TypeError as exc:
                 warn("pyajs: ignoring consent.categories: %s" % exc)
         self._listeners = []
+        # whether pyajs may persist and send (always, when consent is not configured): an
+        # attribute, not a property, as every event reads it
+        self.granted = self._granted()
 
-    @property
-    def granted(self) -> bool:
-        """Whether pyajs may persist and send (always, when consent is not configured)."""
+    def _granted(self) -> bool:
         return not self.enabled or self._prefs.get(self.category) is True
 
     @property
@@ -123,7 +124,7 @@ class Consent:
         self.known = True
         self._prefs.update(categories)
         changed = self._prefs != before
-        now = self.granted
+        now = self.granted = self._granted()
         for fn in list(self._listeners):
             fn(was, now, changed)
         return changed
