@@ -85,7 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "build", help="write a deployable tree for any static host or CDN",
         description="Write pyajs (snippet, loader, package, runtimes) as a self-contained tree"
         " to upload to any static host or CDN, with .br/.gz siblings, manifest.json (sizes,"
-        " SRI hashes) and header rules (nginx.conf, _headers).")
+        " SRI hashes) and header rules (nginx-http.conf, nginx-server.conf, _headers).")
     parser.add_argument("--out", type=Path, required=True, help="folder to write (replaced)")
     parser.add_argument(
         "--base-url", default="/pyajs/",
