@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser_path import chromium_path
 from tests.e2e.conftest import BOOT_TIMEOUT_MS, ROOT, UUID4, WRITE_KEY
@@ -153,21 +152,21 @@ http {{
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """Chromium that resolves the shop's and the CDN's names to loopback."""
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--host-resolver-rules=MAP cdn.test 127.0.0.1, MAP shop.test 127.0.0.1"])
-        yield b
-        b.close()
+def shop_browser(browser):
+    """A second Chromium, from the suite's Playwright, that resolves the shop's and the
+    CDN's names to loopback."""
+    b = browser.browser_type.launch(
+        executable_path=chromium_path(),
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run",
+              "--host-resolver-rules=MAP cdn.test 127.0.0.1, MAP shop.test 127.0.0.1"])
+    yield b
+    b.close()
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_a_shop_loads_pyajs_from_a_cdn(browser, server, deploy, runtime):
-    context = browser.new_context()
+def test_a_shop_loads_pyajs_from_a_cdn(shop_browser, server, deploy, runtime):
+    context = shop_browser.new_context()
     page = context.new_page()
     console, errors, responses = [], [], []
     page.on("console", lambda m: console.append((m.type, m.text)))
@@ -233,11 +232,11 @@ def test_a_shop_loads_pyajs_from_a_cdn(browser, server, deploy, runtime):
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_a_loader_changed_on_the_cdn_is_refused(browser, server, deploy, runtime):
+def test_a_loader_changed_on_the_cdn_is_refused(shop_browser, server, deploy, runtime):
     """The snippet names the loader's SRI hash: a loader that differs by one comment does
     not run, so nothing of pyajs runs and nothing is sent."""
     server.clear()
-    context = browser.new_context()
+    context = shop_browser.new_context()
     page = context.new_page()
     console = []
     page.on("console", lambda m: console.append(m.text))
