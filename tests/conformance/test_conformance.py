@@ -64,6 +64,10 @@ LIBRARY = Deliberate("`context.library`")
 METADATA = Deliberate("`_metadata` on events")
 LEGACY_COOKIES = Deliberate("Analytics.js 1.0 cookies (`_sio`, `ajs_user`)")
 EVENT_ANSWER = Deliberate("what `track()` and the other event calls answer")
+BEFORE_THROWS = Deliberate("a `before` plugin that throws")
+SOURCE_NEXT_NULL = Deliberate("source middleware calling `next(null)`")
+DESTINATION_MIDDLEWARE = Deliberate("`addDestinationMiddleware` for a plugin added with "
+                                    "`register`")
 
 # Encoding differences that may show wherever the stores are observed: the values decode to
 # the same thing; how they are written differs on purpose.
@@ -837,6 +841,84 @@ def corrupted_stored_values(t):
     t.load()
     t.observe("loaded")
     t.observe("read")  # storage after the first reads
+
+
+# ==========================================================================================
+# plugins
+# ==========================================================================================
+REGISTER_PLUGINS = """async () => {
+  window.__dest = [];
+  window.__errors = [];
+  analytics.on('error', (e) => window.__errors.push(e.code || 'error'));
+  await analytics.register({
+    name: 'Recorder', type: 'destination', version: '1.0.0',
+    isLoaded: () => true, load: () => Promise.resolve(),
+    track: (ctx) => { window.__dest.push([ctx.event.event, ctx.event.properties]); return ctx; },
+  }, {
+    name: 'Stamp', type: 'enrichment', version: '1.0.0',
+    isLoaded: () => true, load: async () => {},
+    track: async (ctx) => { ctx.updateEvent('properties.stamped', true); return ctx; },
+  }, {
+    name: 'Picky', type: 'before', version: '1.0.0',
+    isLoaded: () => true, load: () => Promise.resolve(),
+    track: (ctx) => { if (ctx.event.event === 'Bad') throw new Error('not this one'); return ctx; },
+  });
+}"""
+
+# What the destination plugin received (sorted, keys too), once it has ``%d`` events or after
+# 3 s.
+DESTINATION_SEEN = """() => new Promise((resolve) => {
+  const t0 = Date.now();
+  const check = () => (window.__dest.length >= %d || Date.now() - t0 > 3000
+    ? resolve(window.__dest.map(([name, props]) => JSON.stringify(
+      [name, Object.fromEntries(Object.entries(props).sort())])).sort())
+    : setTimeout(check, 20));
+  check();
+})"""
+
+
+@scenario(
+    # analytics-next goes on with the event unchanged; pyajs drops it
+    SOURCE_NEXT_NULL.at("dropped.events[0]", next=present, pyajs=absent),
+    # analytics-next applies destination middleware only to its device-mode destinations
+    DESTINATION_MIDDLEWARE.at(
+        "middleware.page", next=['["Via Middleware",{"stamped":true}]'],
+        pyajs=['["Via Middleware",{"stamped":true,"viaMiddleware":true}]']),
+    # analytics-next retries the whole pipeline, then drops the event without a word
+    BEFORE_THROWS.at("failed.page", next=[], pyajs=["plugin_failure"]),
+)
+def plugins(t):
+    """Plugins of each type: enrichment, a destination filtered by ``integrations`` (and
+    pyajs's own delivery, ``Segment.io``), source and destination middleware, a ``before``
+    plugin that throws."""
+    t.open()
+    t.load()
+    t.call(REGISTER_PLUGINS)
+    t.call("""() => {
+      analytics.track('Good');
+      analytics.track('Not Segment', {}, {integrations: {'Segment.io': false}});
+      analytics.track('Named', {}, {integrations: {All: false, Recorder: true}});
+      analytics.track('Only Segment', {}, {integrations: {All: false}});
+    }""")
+    t.observe("tracked", events=3, page=t.call(DESTINATION_SEEN % 3))
+    t.call("""() => {
+      analytics.addSourceMiddleware(({payload, next}) =>
+        next(payload.obj.event === 'Dropped' ? null : payload));
+      analytics.track('Dropped');
+    }""")
+    t.observe("dropped", events=1, timeout=3.0)
+    t.call("""() => {
+      window.__dest = [];
+      analytics.addDestinationMiddleware('recorder', ({payload, next}) => {
+        payload.obj.properties.viaMiddleware = true;
+        next(payload);
+      });
+      analytics.track('Via Middleware');
+    }""")
+    t.observe("middleware", events=1, page=t.call(DESTINATION_SEEN % 1))
+    t.call("() => analytics.track('Bad')")
+    t.observe("failed", page=t.call(
+        "() => new Promise((resolve) => setTimeout(() => resolve(window.__errors), 500))"))
 
 
 # ==========================================================================================
