@@ -187,3 +187,14 @@ def test_python_plugins_next_to_a_javascript_one(page):
     logs = [text for kind, text in page.console if kind == "log"]
     assert any('track "From Python Plugin"' in line and "acknowledged" in line
                for line in logs), logs
+
+
+def test_the_demo_runs_a_python_enrichment_plugin(page):
+    page.open("/demo.html?plugin=python&runtime=" + page.runtime)
+    page.pw.wait_for_selector("#status[data-state=ready]", timeout=BOOT_TIMEOUT_MS)
+    (event,) = page.server.wait_events(1, writeKey="pyajs-demo-key")  # the buffered page()
+    width, height = page.js("[innerWidth, innerHeight]")
+    assert event["type"] == "page"
+    assert event["context"]["viewport"] == "%dx%d" % (width, height)
+    assert page.pw.text_content("#plugin-switch") == "without the Python plugin"
+    assert not [t for t in page.console if t[0] == "error"], page.console
