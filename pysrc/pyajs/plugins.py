@@ -252,6 +252,14 @@ class Pipeline:
         self.analytics = None  # what load(ctx, analytics) gets
         self._loading = 0  # loads of non-destination plugins still under way
         self._held = []  # events that wait for them, in call order
+        self._split = None  # (before, enrichment, destination, after), rebuilt on a change
+
+    def _by_type(self) -> tuple:
+        if self._split is None:
+            plugins = self.plugins
+            self._split = tuple([p for p in plugins if p.type == kind]
+                                for kind in ("before", "enrichment", "destination", "after"))
+        return self._split
 
     # -- registration -------------------------------------------------------------------
     def names(self) -> list:
@@ -262,6 +270,7 @@ class Pipeline:
         failed. Events wait for the loads of the plugins that change them (not for
         destinations'); a failed load removes the plugin, with a warning."""
         self.plugins.append(plugin)
+        self._split = None
         waits = plugin.type != "destination"
         if waits:
             self._loading += 1
@@ -271,6 +280,7 @@ class Pipeline:
                 self.warn("pyajs: plugin %r failed to load (%s); it was removed" % (
                     plugin.name, describe_error(error)))
                 self.plugins = [p for p in self.plugins if p is not plugin]
+                self._split = None
             if waits:
                 self._loading -= 1
                 if not self._loading:
@@ -302,6 +312,7 @@ class Pipeline:
                     name, describe_error(error)))
             else:
                 self.plugins = [p for p in self.plugins if p is not plugin]
+                self._split = None
             if done is not None:
                 done()
 
@@ -327,9 +338,7 @@ class Pipeline:
         if self._loading:
             self._held.append((event, deliver))
             return
-        plugins = self.plugins
-        before = [p for p in plugins if p.type == "before"]
-        enrichment = [p for p in plugins if p.type == "enrichment"]
+        before, enrichment, _, _ = self._by_type()
         self._stage(Context(event), before, 0, True, lambda ctx: self._after_enrichment(
             ctx, enrichment, deliver))
 
@@ -399,12 +408,10 @@ class Pipeline:
         to_segment = segment_allowed(integrations)
         deliver(event, to_segment)
         kind = event.get("type")
-        after = []
+        _, _, destinations, after = self._by_type()
         targets = []
-        for p in self.plugins:
-            if p.type == "after":
-                after.append(p)
-            elif p.type == "destination" and p.has(kind):
+        for p in destinations:
+            if p.has(kind):
                 if not destination_allowed(p.name, integrations):
                     if self.log is not None:
                         self.log(event, "destination %r skipped (integrations)" % (p.name,))
