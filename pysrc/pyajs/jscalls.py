@@ -185,8 +185,8 @@ class JsApi:
         if cb is not None and not callable(cb):
             raise TypeError("the callback must be a function, got " + describe(cb))
         if cb is not None:
-            # Analytics.js calls it with the list of its plugins' ready results; pyajs has
-            # no plugins: an empty list
+            # Analytics.js calls it with the list of its plugins' ready() results; pyajs
+            # calls no plugin's ready(): an empty list
             self.a.ready(lambda _analytics: cb([]))
 
     def _m_on(self, args, snap, at):
