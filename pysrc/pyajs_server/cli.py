@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .access import is_loopback
 from .collector import DEMO_WRITE_KEY
 from .http import make_server
 from .paths import DB_PATH, find_root, missing_runtimes
@@ -63,12 +64,42 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         " PyScript page's packages",
     )
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        default=[],
+        metavar="NAME",
+        help="a Host name the server answers to besides 127.0.0.1, localhost and [::1]"
+        " (repeatable; NAME:PORT for one port only, .NAME for NAME and the names under it)",
+    )
+    parser.add_argument(
+        "--api-token",
+        metavar="TOKEN",
+        help="let pages on other origins use /api/* when they send Authorization: Bearer"
+        " TOKEN (without it, /api answers only the server's own pages and clients that send"
+        " no Origin)",
+    )
+    parser.add_argument(
         "--full-source",
         action="store_true",
         help="serve pyajs.zip with comments and docstrings (default: stripped, lines kept)",
     )
     parser.set_defaults(func=serve)
     return parser
+
+
+def exposure_warning(host: str, port: int, token: bool) -> str:
+    """What `--host` other than loopback puts within reach of other machines."""
+    api = ("the inspection API /api/* (read, delete and fault injection) for any client"
+           " that sends no Origin or has the --api-token" if token else
+           "the inspection API /api/* (read, delete and fault injection) for any client"
+           " that sends no Origin, such as curl")
+    return (f"pyajs serve: WARNING: listening on {host or '*'}:{port}, not only on this machine."
+            f" Other machines can reach the demo and static files, the collector /v1/* (it"
+            f" stores events for anyone who knows a write key), and {api}. Requests are"
+            f" answered only for the Host names 127.0.0.1, localhost, [::1], the address bound"
+            f" and those given with --allowed-host. There is no TLS. Use --host 127.0.0.1"
+            f" unless you mean this.")
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
@@ -105,7 +136,12 @@ def serve(args: argparse.Namespace) -> int:
             faults=args.faults,
             strip_package=not args.full_source,
             oracle=args.oracle,
+            allowed_hosts=args.allowed_hosts,
+            api_token=args.api_token,
         )
+    except ValueError as exc:  # e.g. --allowed-host with a bad name
+        print(f"pyajs serve: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(f"pyajs serve: port {args.port} on {args.host} is already in use (another"
@@ -122,6 +158,11 @@ def serve(args: argparse.Namespace) -> int:
     # first page's request.
     threading.Thread(target=server.package_zip.get_all, daemon=True).start()
     host, port = server.server_address[:2]
+    if not is_loopback(args.host):
+        print(exposure_warning(args.host, port, args.api_token is not None), file=sys.stderr,
+              flush=True)
+    if host in ("0.0.0.0", "::"):  # every interface: this machine's own name for it
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
     shown = f"[{host}]" if ":" in str(host) else host
     base = f"http://{shown}:{port}/"
     print(f"pyajs dev server on {base} (demo: {base}demo.html)", flush=True)

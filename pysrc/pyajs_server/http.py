@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from . import collector, faults, oracle, static
+from .access import Access
 from .collector import Counters
 from .compression import GzipCache, Precompressed
 from .faults import FaultQueue
@@ -26,6 +27,19 @@ from .validation import ApiError, decode_body, error_body
 # Oversized bodies are read and thrown away (up to this much) so that the client sees our
 # 413 instead of a connection reset; beyond it we just close the connection.
 DRAIN_LIMIT = 16 * 1024 * 1024
+
+# A connection waiting for its next request is closed after IDLE_TIMEOUT seconds; within a
+# request, each read or write may wait READ_TIMEOUT seconds. So a client that stalls holds
+# its thread that long at most.
+IDLE_TIMEOUT = 15.0
+READ_TIMEOUT = 30.0
+# Connections served at once (a thread each; idle ones cost a blocked thread, not CPU).
+# One more is answered 503 with Retry-After at once instead of waiting in the backlog.
+MAX_CONNECTIONS = 1024
+BUSY_ANSWER = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+)
 
 
 class Route(NamedTuple):
@@ -69,6 +83,9 @@ class DevServer(ThreadingHTTPServer):
         faults: bool = False,
         strip_package: bool = True,
         oracle: bool = False,
+        allowed_hosts: Iterable[str] = (),
+        api_token: str | None = None,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -88,7 +105,43 @@ class DevServer(ThreadingHTTPServer):
         self.counters = Counters()
         # Set when the server stops, to release stalled (fault-injected) requests.
         self.stopping = threading.Event()
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.idle_timeout = IDLE_TIMEOUT
+        self.read_timeout = READ_TIMEOUT
         super().__init__(address, DevHandler)
+        self.access = Access(address[0], self.server_address[1], allowed_hosts, api_token)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection while fewer than max_connections are open; else a
+        503 at once (never blocking the accepting thread)."""
+        if not self.slots.acquire(blocking=False):
+            busy = json.dumps(error_body(503, "server busy: too many connections; retry"
+                                         " shortly")).encode()
+            try:
+                request.setblocking(False)
+                request.send(BUSY_ANSWER % (len(busy), busy))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up or stalled is not an error of ours: no traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        if not self.quiet:
+            super().handle_error(request, client_address)
 
     def shutdown(self) -> None:
         self.stopping.set()
@@ -119,6 +172,27 @@ class DevHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
             super().log_message(format, *args)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if args and isinstance(args[0], TimeoutError):
+            return  # an idle keep-alive connection closed: routine
+        super().log_error(format, *args)
+
+    def handle(self) -> None:
+        """Requests on this connection until it closes: the wait for each request line is
+        the idle timeout, the rest of each request the read timeout."""
+        self.close_connection = True
+        self._one_request()
+        while not self.close_connection:
+            self._one_request()
+
+    def _one_request(self) -> None:
+        self.connection.settimeout(self.server.idle_timeout)
+        self.handle_one_request()
+
+    def parse_request(self) -> bool:
+        self.connection.settimeout(self.server.read_timeout)  # the request line is in
+        return super().parse_request()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -277,9 +351,13 @@ class DevHandler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         split = urlsplit(self.path)
         path = split.path or "/"
+        access = self.server.access
+        access.check_host(self)
         for route in self.server.routes:
             if route.matches(path):
                 self.cors = route.cors
+                if path == "/api" or path.startswith("/api/"):
+                    self.cors = access.check_api(self, method)
                 route.handle(self, method, path, split.query)
                 return
         static.route_static(self, method, path, split.query)
@@ -295,13 +373,15 @@ def make_server(
     faults: bool = False,
     strip_package: bool = True,
     oracle: bool = False,
+    allowed_hosts: Iterable[str] = (),
+    api_token: str | None = None,
 ) -> DevServer:
     """Build (and bind) the dev server without starting it, so tests can run it in a thread.
 
     `root` defaults to the checkout (paths.ROOT); tests pass a temporary tree with its own
     web/, pysrc/ and node_modules/. `faults` enables the fault-injection API (/api/faults),
     `oracle` the analytics-next oracle's routes. `strip_package` false serves pyajs.zip with
-    its sources' comments and docstrings.
+    its sources' comments and docstrings. `allowed_hosts` and `api_token`: see access.py.
     """
     keys = [key for key in write_keys if key]
     if not keys:
@@ -309,7 +389,7 @@ def make_server(
     store = EventStore(db_path)
     try:
         return DevServer((host, port), Path(root or ROOT), store, keys, quiet, faults,
-                         strip_package, oracle)
+                         strip_package, oracle, allowed_hosts, api_token)
     except BaseException:
         store.close()
         raise

@@ -11,14 +11,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = re.compile(r"http://[\d.]+:(\d+)/")
+# The names the browser suites map to 127.0.0.1 (Chromium host-resolver rules): the server
+# answers only Host names it is told about (see pyajs_server/access.py).
+TEST_HOSTS = (".pyajs.test", "shop.test", "cdn.test")
 
 
 @contextlib.contextmanager
 def dev_server(db: Path, *flags: str) -> Iterator[int]:
-    """``serve.py --port 0 --db DB --quiet FLAGS...``; yields its port, stops it (SIGTERM)."""
+    """``serve.py --port 0 --db DB --quiet FLAGS...`` (and ``--allowed-host`` for each of
+    TEST_HOSTS); yields its port, stops it (SIGTERM)."""
+    hosts = [arg for name in TEST_HOSTS for arg in ("--allowed-host", name)]
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", str(db), "--quiet",
-         *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+         *hosts, *flags], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     match = STARTED.search(line)

@@ -104,7 +104,7 @@ def test_write_key_errors(
 def test_health(client: Client) -> None:
     status, headers, data = client.request("GET", "/api/health")
     assert (status, json.loads(data)) == (200, {"ok": True})
-    assert headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in headers  # /api: no CORS (access.py)
 
 
 def test_events_filters(client: Client) -> None:
@@ -122,7 +122,7 @@ def test_events_filters(client: Client) -> None:
 
     status, headers, _ = client.request("GET", "/api/events")
     assert headers["cache-control"] == "no-store"
-    assert headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in headers  # /api: no CORS (access.py)
 
     assert [r["type"] for r in client.events("?type=track")] == ["track", "track"]
     assert len(client.events(f"?writeKey={OTHER_KEY}")) == 1
@@ -210,6 +210,6 @@ def test_stats_endpoint(client: Client) -> None:
     assert stats(client) == {"events": 1, "duplicates": 0, "requests": 2, "faults_injected": 0}
     status, headers, _ = client.request("GET", "/api/stats")
     assert headers["cache-control"] == "no-store"
-    assert headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in headers  # /api: no CORS (access.py)
     assert client.request("POST", "/api/stats", b"")[0] == 405
     assert client.request("OPTIONS", "/api/stats")[0] == 204

@@ -22,7 +22,8 @@ ORACLE_PATHS = (
 
 @pytest.fixture
 def oclient(tree: Path) -> Iterator[Client]:
-    server = make_server("127.0.0.1", 0, ":memory:", [KEY], root=tree, oracle=True)
+    server = make_server("127.0.0.1", 0, ":memory:", [KEY], root=tree, oracle=True,
+                         allowed_hosts=["shop.test"])
     thread = start(server)
     try:
         yield Client(server)
