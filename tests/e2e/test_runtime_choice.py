@@ -61,7 +61,8 @@ def test_runtime_follows_the_page(browser, server, case):
             "type": own, "interpreter": PYODIDE if own == "py" else MICROPYTHON,
             "package": "pyajs.zip" if own == "py" else "pyajs-mpy.zip"}
     html = PAGE % {"key": '"%s"' % WRITE_KEY, "options": options, "body": body}
-    context = browser.new_context()
+    # a zone other than the machine's: the events name the visitor's own
+    context = browser.new_context(timezone_id="America/Sao_Paulo")
     try:
         page = context.new_page()
         fetched, errors = [], []
@@ -84,6 +85,7 @@ def test_runtime_follows_the_page(browser, server, case):
         names = ["From Head"] + (["From Page Python"] if own else [])
         events = server.wait_events(len(names))
         assert sorted(e["event"] for e in events) == names
+        assert {e["context"]["timezone"] for e in events} == {"America/Sao_Paulo"}
         if own:  # the page's Python and pyajs share one interpreter
             assert page.evaluate("window.pageImpl") == {
                 "py": "cpython", "mpy": "micropython"}[expected]
