@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .validation import MAX_BODY_BYTES, ApiError, reject_constant
+from .validation import MAX_BODY_BYTES, ApiError, error_body, reject_constant
 
 if TYPE_CHECKING:
     from .http import DevHandler
@@ -248,7 +248,7 @@ def inject(h: DevHandler, action: FaultAction) -> None:
         if action.retry_after is not None:
             headers["Retry-After"] = str(action.retry_after)
         message = f"injected fault: {action.status} {_reason(action.status)}"
-        h.send_json(action.status, {"error": message}, headers)
+        h.send_json(action.status, error_body(action.status, message), headers)
         return
     if action.kind == "stall":
         # Hold the connection without answering (other requests go on in their own
