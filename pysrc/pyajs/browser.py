@@ -249,6 +249,8 @@ class JsSourceMiddleware:
     def __init__(self, helpers, fn):
         self.helpers = helpers
         self.fn = fn
+        name = getattr(fn, "name", None)  # the plugin is "Source Middleware <fn.name>"
+        self.__name__ = name if isinstance(name, str) else ""
 
     def __call__(self, event: dict, next_) -> None:
         def resume(payload_json):

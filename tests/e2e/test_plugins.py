@@ -66,8 +66,9 @@ analytics.register({
     return ctx;
   },
 });
-analytics.addSourceMiddleware(({ payload, next }) =>
-  next(payload.obj.event === 'Dropped' ? null : payload));
+analytics.addSourceMiddleware(function dropper({ payload, next }) {
+  next(payload.obj.event === 'Dropped' ? null : payload);
+});
 analytics.addDestinationMiddleware('recorder', ({ payload, next }) => {
   if (payload.obj.event === 'Secret') return next(null);
   payload.obj.properties.viaMiddleware = true;
@@ -110,7 +111,8 @@ def test_javascript_plugins_middleware_integrations_and_debug(page):
     assert error[3] == "Bad"
     logs = [text for kind, text in page.console if kind == "log"]
     good = [line for line in logs if line.startswith('pyajs debug: track "Good"')]
-    for step in ("before plugin 'Source Middleware", "before plugin 'Picky' ran", "queued",
+    for step in ("before plugin 'Source Middleware dropper' ran", "before plugin 'Picky' ran",
+                 "queued",
                  "sent", "acknowledged (HTTP 200)", "destination 'Recorder' ran"):
         assert any(step in line for line in good), (step, good)
     assert any("identify" in line and "enrichment plugin 'Identity Stitching' ran" in line
