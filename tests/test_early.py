@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MID = "pyajs-1577836800000-0b2f6c52-8a3f-4d0e-9d53-1c6a2b0e7f10"
 
 
-def record(calls, key="WK"):
-    return json.dumps({"k": key, "c": calls})
+def entries(page, calls, key="WK"):
+    return {"pyajs:b:%s:%d" % (page, n): json.dumps(list(call) + [key])
+            for n, call in enumerate(calls)}
 
 
 def snap(ts, mid, **extra):
@@ -25,33 +26,36 @@ def snap(ts, mid, **extra):
 
 
 def test_leftovers_oldest_page_first_early_calls_first_own_and_other_keys_left():
-    shelf = {
-        "pyajs:b:new": record([["track", ["B"], snap(20, "m2")]]),
-        "pyajs:b:old": record([["track", ["A"], snap(10, "m1")],
-                               ["setAnonymousId", ["anon-1"], None]]),
-        "pyajs:b:mine": record([["track", ["Mine"], snap(5, "m0")]]),
-        "pyajs:b:other-source": record([["track", ["Other"], snap(1, "m9")]], key="OTHER"),
-        "pyajs:b:no-load": record([["track", ["C"], snap(30, "m3")]], key=None),
-        "ajs_user_id": '"u1"',
-    }
+    shelf = {"ajs_user_id": '"u1"'}
+    shelf.update(entries("new", [["track", ["B"], snap(20, "m2")]]))
+    shelf.update(entries("old", [["track", ["A"], snap(10, "m1")],
+                                 ["setAnonymousId", ["anon-1"], None]]))
+    shelf.update(entries("mine", [["track", ["Mine"], snap(5, "m0")]]))
+    shelf.update(entries("other-source", [["track", ["Other"], snap(1, "m9")]], key="OTHER"))
+    shelf.update(entries("no-load", [["track", ["C"], snap(30, "m3")]], key=None))
+    many = [["track", ["N%d" % i], snap(40 + i, "n%d" % i)] for i in range(12)]
+    shelf.update(entries("many", many))  # "10" after "9", not after "1"
     warnings = []
-    calls, remove = take_leftovers(list(shelf), shelf.get, "WK", "pyajs:b:mine",
+    calls, remove = take_leftovers(list(shelf), shelf.get, "WK", "pyajs:b:mine:",
                                    warnings.append)
     assert [c[0] + ":" + str(c[1][0]) for c in calls] == [
-        "setAnonymousId:anon-1", "track:A", "track:B", "track:C"]
+        "setAnonymousId:anon-1", "track:A", "track:B", "track:C"] + [
+        "track:N%d" % i for i in range(12)]
     assert all(c[2]["x"] == 1 for c in calls if c[2] is not None)
-    assert sorted(remove) == ["pyajs:b:mine", "pyajs:b:new", "pyajs:b:no-load", "pyajs:b:old"]
+    assert sorted(remove) == sorted(k for k in shelf if k.startswith("pyajs:b:") and
+                                    "other-source" not in k)
     assert warnings == []
 
 
 def test_a_corrupt_copy_is_removed_with_a_warning():
-    shelf = {"pyajs:b:bad": "{not json", "pyajs:b:odd": '{"k":"WK","c":[5,["track"],'
-             '["track",["ok"],null]]}'}
+    shelf = {"pyajs:b:p:0": "{not json", "pyajs:b:p:1": '[5, "track"]',
+             "pyajs:b:p:x": '["track", [], null, "WK"]',
+             "pyajs:b:p:2": '["track", ["ok"], null, "WK"]'}
     warnings = []
     calls, remove = take_leftovers(list(shelf), shelf.get, "WK", None, warnings.append)
     assert calls == [["track", ["ok"], None]]
-    assert sorted(remove) == ["pyajs:b:bad", "pyajs:b:odd"]
-    assert len(warnings) == 1 and "pyajs:b:bad" in warnings[0]
+    assert sorted(remove) == sorted(shelf)
+    assert len(warnings) == 1 and "pyajs:b:p:0" in warnings[0]
 
 
 def test_replay_order_puts_set_anonymous_id_on_and_middleware_first():

@@ -12,8 +12,9 @@
   var withPage = { track: 1, screen: 1, alias: 1, group: 1, page: 1, identify: 1 };
   // Every call that makes an event (and setAnonymousId / reset, which change the identity of
   // the events after it) is also copied to localStorage when it is made, with a messageId
-  // minted then: it survives a crash or a closed tab, and the next pyajs page sends it
-  // (pysrc/pyajs/early.py). When localStorage fails, the copy in memory is all there is.
+  // minted then (one key a call: a page making many costs no rewrites): it survives a crash
+  // or a closed tab, and the next pyajs page sends it (pysrc/pyajs/early.py). When
+  // localStorage fails, the copy in memory is all there is.
   var kept = []; // [method, arguments as JSON values, snapshot]
   var store;
   try { store = localStorage; } catch (e) { /* none */ }
@@ -26,14 +27,17 @@
     c = obj(c) ? c : {};
     return put(put({}, obj(c.categories) ? c.categories : {}), given)[c.category || "Analytics"] === true;
   }
-  function save() {
+  function save(n) { // the copy of call n: pyajs:b:<page>:<n> → [method, args, snapshot, writeKey]
     if (window.analytics.initialized) return; // pyajs took them over
     var o = analytics._loadOptions;
     try {
       if (consented() && !(o && o.disableClientPersistence)) {
-        store.setItem(analytics._bk, JSON.stringify({ k: analytics._writeKey || null, c: kept }));
-      } else store.removeItem(analytics._bk);
+        store.setItem(analytics._bk + n, JSON.stringify(kept[n].concat(analytics._writeKey || null)));
+      } else store.removeItem(analytics._bk + n);
     } catch (e) { /* full, disabled or missing: kept in memory */ }
+  }
+  function saveAll() {
+    for (var n = 0; n < kept.length; n++) save(n);
   }
   function uuid() {
     var b = crypto.getRandomValues(new Uint8Array(16)), h = "";
@@ -50,7 +54,7 @@
       var args = Array.prototype.slice.call(arguments), snap = null, json = [], n = 0;
       if (method == "consent" && obj(args[0])) {
         given = put(given || {}, args[0]);
-        if (analytics._bk) save();
+        saveAll();
       }
       if (withPage[method]) {
         var canon = document.querySelector("link[rel='canonical']"), now = Date.now();
@@ -65,8 +69,8 @@
         }
         try {
           kept.push([method, JSON.parse(JSON.stringify(json)), snap]);
-          analytics._bk = analytics._bk || "pyajs:b:" + uuid();
-          save();
+          analytics._bk = analytics._bk || "pyajs:b:" + uuid() + ":";
+          save(kept.length - 1);
         } catch (e) { /* not JSON (a cycle): replayed from memory only */ }
       }
       if (snap) args.push(snap);
@@ -154,6 +158,8 @@
     try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* none */ }
     var uad = navigator.userAgentData; // the high-entropy hints pyajs may add need a promise
     for (var k in ig) bool[k] = ig[k] && typeof ig[k] == "object" ? Object.keys(ig[k]).length > 0 : !!ig[k];
+    // integrations that keep pyajs's own delivery out: nothing to send, as pyajs would
+    if (ig["Segment.io"] === false || ig.All === false && !ig["Segment.io"]) return;
     var calls = kept.filter(function (c) { return c[0] == "setAnonymousId"; });
     calls.forEach(function (c) {
       var v = c[1][0];
@@ -273,7 +279,7 @@
           }
         }
       } catch (err) { e = null; /* left to pyajs */ }
-      if (!e || s.d) return;
+      if (!e || s.d || e.integrations["Segment.io"] === false) return;
       t = JSON.stringify(e);
       n = new Blob([t]).size;
       if (n <= 32768 && size + n + 1 < 60000) { // one event's limit; the keepalive budget
@@ -285,7 +291,7 @@
     if (!batch.length) return;
     function mark(d) {
       sent.forEach(function (s) { s.d = d; });
-      save();
+      saveAll();
     }
     mark(1);
     try {

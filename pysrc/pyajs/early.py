@@ -1,19 +1,19 @@
 """The calls a page made before pyajs was ready, as the snippet keeps them in localStorage.
 
-The snippet writes one entry per page, ``pyajs:b:<page id>`` → JSON
-``{"k": <writeKey or null>, "c": [[method, args, snapshot], ...]}``, each time the page makes
-an event call (and ``setAnonymousId`` / ``reset``, which change the identity of the events
-after them) before Python is ready. Each snapshot holds the page (``u p s t r c``), the call
-time (``ts``), the ``messageId`` minted then (``i``) and, once the snippet has sent the event
-itself because the page was hidden or left, ``d``: 1 sent, 2 acknowledged by the collector.
+The snippet writes one entry per call, ``pyajs:b:<page id>:<n>`` → JSON
+``[method, args, snapshot, writeKey or null]``, for each event call (and ``setAnonymousId`` /
+``reset``, which change the identity of the events after them) a page makes before Python is
+ready. Each snapshot holds the page (``u p s t r c``), the call time (``ts``), the
+``messageId`` minted then (``i``) and, once the snippet has sent the event itself because the
+page was hidden or left, ``d``: 1 sent, 2 acknowledged by the collector.
 
-When pyajs is ready it replays its own page's calls from memory and removes that entry; the
+When pyajs is ready it replays its own page's calls from memory and removes their entries; the
 entries of other pages (closed, crashed or left before they were ready) are its
 "leftovers": their calls are replayed first, oldest page first, with their own message ids,
 times and pages, so the collector, which deduplicates by ``messageId``, stores each once.
 
-    >>> shelf = {"pyajs:b:p1": '{"k":"K","c":[["track",["A"],{"ts":5,"i":"m1"}]]}'}
-    >>> take_leftovers(list(shelf), shelf.get, "K", "pyajs:b:p2", print)[0]
+    >>> shelf = {"pyajs:b:p1:0": '["track",["A"],{"ts":5,"i":"m1"},"K"]'}
+    >>> take_leftovers(list(shelf), shelf.get, "K", "pyajs:b:p2:", print)[0]
     [['track', ['A'], {'ts': 5, 'i': 'm1', 'x': 1}]]
 """
 
@@ -33,45 +33,50 @@ def replay_order(calls: list) -> list:
     return early + [c for c in calls if c[0] not in EARLY]
 
 
-def take_leftovers(keys: list, get, write_key: str, own_key, warn) -> tuple:
-    """(calls, keys): the calls of other pages' entries for ``write_key`` (or for none: a
-    page that never called ``load``), oldest page first, each snapshot marked ``x`` (another
-    page's call); and every entry key to remove once they are queued (``own_key``
-    included). A corrupt entry is removed with one warning."""
-    records = []
+def take_leftovers(keys: list, get, write_key: str, own_page, warn) -> tuple:
+    """(calls, keys): the calls other pages left for ``write_key`` (or for none: a page that
+    never called ``load``), oldest page first and in each page's replay order, each snapshot
+    marked ``x`` (another page's call); and every entry key to remove once they are queued
+    (those of ``own_page``, this page's key prefix, included). A corrupt entry is removed
+    with one warning."""
+    pages = {}  # page prefix → [(n, call)]
     remove = []
+    warned = False
     for key in keys:
         if not key.startswith(PREFIX):
             continue
-        if key == own_key:
+        if own_page and key.startswith(own_page):
             remove.append(key)
             continue
+        cut = key.rfind(":") + 1
+        page, n = key[:cut], key[cut:]
         try:
-            data = json.loads(get(key))
-            calls = data["c"]
-            owner = data.get("k")
-            if not isinstance(calls, list):
+            call = json.loads(get(key))
+            if not (isinstance(call, list) and len(call) == 4 and isinstance(call[0], str)
+                    and isinstance(call[1], list)):
                 raise ValueError(key)
+            n = int(n)
         except Exception:
-            warn("pyajs: removed a corrupt copy of calls made before ready (%s)" % key)
+            if not warned:
+                warned = True
+                warn("pyajs: removed a corrupt copy of a call made before ready (%s)" % key)
             remove.append(key)
             continue
-        if owner is not None and owner != write_key:
+        if call[3] is not None and call[3] != write_key:
             continue  # another source's calls: its own pages send them
-        good = []
-        for call in calls:
-            if (isinstance(call, list) and len(call) == 3 and isinstance(call[0], str)
-                    and isinstance(call[1], list)):
-                snap = call[2] if isinstance(call[2], dict) else None
-                if snap is not None:
-                    snap["x"] = 1
-                good.append([call[0], call[1], snap])
-        first = [c[2]["ts"] for c in good if c[2] is not None and isinstance(
-            c[2].get("ts"), (int, float))]
-        records.append((min(first) if first else 0, key, good))
+        snap = call[2] if isinstance(call[2], dict) else None
+        if snap is not None:
+            snap["x"] = 1
+        pages.setdefault(page, []).append((n, [call[0], call[1], snap]))
         remove.append(key)
-    records.sort(key=lambda r: (r[0], r[1]))
+    ordered = []
+    for page, calls in pages.items():
+        calls.sort(key=lambda c: c[0])
+        times = [c[1][2]["ts"] for c in calls if c[1][2] is not None and isinstance(
+            c[1][2].get("ts"), (int, float))]
+        ordered.append((min(times) if times else 0, page, [c[1] for c in calls]))
+    ordered.sort(key=lambda p: (p[0], p[1]))
     calls = []
-    for _, _, good in records:
-        calls.extend(replay_order(good))
+    for _, _, page_calls in ordered:
+        calls.extend(replay_order(page_calls))
     return calls, remove
