@@ -130,3 +130,39 @@ def test_demo_consent_banner(page):
     events = page.server.wait_events(3)  # the page call, the track, the consent update
     assert {e.get("event") or e["type"] for e in events} == {
         "page", "Button Clicked", "Segment Consent Preference Updated"}
+
+
+PY_CONSENT = """
+import js
+from pyajs import analytics
+
+analytics.track("From Python")
+before = analytics.consent()
+try:
+    analytics.consent(["Analytics"])
+except TypeError as exc:
+    js.window.pyError = str(exc)
+js.window.pyBefore = before.get("Analytics")
+analytics.consent({"Analytics": True})
+js.window.pyDone = True
+"""
+
+
+@pytest.mark.e2e
+def test_consent_from_the_pages_python(page):
+    page.open()
+    page.js("""([opts, code]) => {
+        analytics.load('pyajs-e2e-key', opts);
+        const s = document.createElement('script');
+        s.type = opts.runtime;
+        s.textContent = code;
+        document.body.appendChild(s);
+    }""", [dict(consent(False), runtime=page.runtime, pyscript=True), PY_CONSENT])
+    page.pw.wait_for_function("window.pyDone === true", timeout=120_000)
+    assert page.js("window.pyBefore") is False
+    assert "categories must be a dict" in page.js("window.pyError")
+    events = page.server.wait_events(2)
+    assert sorted(e["event"] for e in events) == [
+        "From Python", "Segment Consent Preference Updated"]
+    assert all(e["context"]["consent"]["categoryPreferences"]["Analytics"] for e in events)
+    assert page.cookie("ajs_anonymous_id") is not None
