@@ -143,9 +143,13 @@ def test_anonymous_mode_sends_track_page_screen_without_identity():
     events = sent(p)
     assert [e["type"] for e in events] == ["track", "page"]
     assert all(e["userId"] is None and "traits" not in e["context"] for e in events)
+    page_id = events[0]["anonymousId"]
+    assert events[1]["anonymousId"] == page_id != a.user().anonymous_id()
     assert footprint(p) == ([], [])
     a.consent({"Analytics": True})
-    assert [e["type"] for e in sent(p)] == ["track", "page", "identify", "track"]
+    events = sent(p)
+    assert [e["type"] for e in events] == ["track", "page", "identify", "track"]
+    assert events[2]["anonymousId"] == a.user().anonymous_id() != page_id
     assert footprint(p)[0] == ["ajs_anonymous_id", "ajs_user_id"]
 
 

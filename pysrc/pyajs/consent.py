@@ -9,8 +9,8 @@ and traits live in memory) and, by ``mode``:
 
 - ``"none"`` (the default): sends nothing; the page's events wait in memory and go out if
   consent comes during the page;
-- ``"anonymous"``: sends track, page and screen events at once, with the page's memory-only
-  anonymous id and without user id or traits (identify, group and alias wait).
+- ``"anonymous"``: sends track, page and screen events at once, with an anonymous id of
+  that page only and without user id or traits (identify, group and alias wait).
 
 When consent is withdrawn, pyajs stops sending, drops what waits and removes its cookies,
 localStorage entries and queue. Without the ``consent`` option nothing is gated, as in
@@ -145,6 +145,7 @@ class Gate:
         self.anonymous_key = anonymous_key
         self.waiting = []  # (event, emit args) made before consent
         self._wiped = consent.denied  # pyajs's keys were removed for this "no"
+        self._page_id = None  # the anonymous id of events sent before consent
         consent.on_change(self._changed)
         if not consent.granted:
             self._hold(consent.denied)
@@ -197,6 +198,13 @@ class Gate:
         """Before consent: True when ``event`` waits (its callback still runs within the
         usual second); False when it may go now, anonymously (``mode: "anonymous"``)."""
         if self.consent.mode == "anonymous" and event.get("type") in _SENT_ANONYMOUSLY:
+            # an id of this page only: what is sent before consent cannot be linked to the
+            # visitor's stored identity, nor to their other pages
+            if self._page_id is None:
+                from .ids import uuid4
+
+                self._page_id = uuid4()
+            event["anonymousId"] = self._page_id
             event["userId"] = None
             context = event.get("context")
             if isinstance(context, dict):

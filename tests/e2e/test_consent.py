@@ -106,7 +106,9 @@ def test_anonymous_mode_sends_without_storing(page):
     assert sorted(e.get("event") or e["type"] for e in events) == [
         "Anonymous", "Segment Consent Preference Updated", "identify"]
     (identify,) = [e for e in events if e["type"] == "identify"]
-    assert identify["userId"] == "u-1" and identify["anonymousId"] == event["anonymousId"]
+    # what went before consent has an id of that page only
+    assert identify["userId"] == "u-1" and identify["anonymousId"] != event["anonymousId"]
+    assert page.js("analytics.user().anonymousId()") == identify["anonymousId"]
     assert page.cookie("ajs_user_id") is not None
 
 
