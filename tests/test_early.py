@@ -119,3 +119,11 @@ def test_the_snippet_names_this_library_and_version():
     text = (ROOT / "web" / "snippet.js").read_text()
     assert 'var V = "%s";' % __version__ in text
     assert 'name: "%s"' % LIBRARY_NAME in text
+
+
+def test_the_anonymous_id_the_snippet_sent_a_call_with_is_adopted():
+    js, a, p = api()
+    js.call("reset", [])
+    js.call("track", ["After Reset"], snap(0, MID, a="made-by-the-snippet", d=1), 1)
+    assert p.requests[-1].body["anonymousId"] == "made-by-the-snippet"
+    assert a.user().anonymous_id() == "made-by-the-snippet"

@@ -175,6 +175,7 @@
         if (!str(q.anonymousId)) return;
         a = q.anonymousId;
       }
+      s.a = a; // kept with the copy: pyajs adopts it when it replays the call
       var p = {}, c = s.c, search = s.s || "", ctx, utm, top = {}, ints = put({}, bool), e;
       p.path = c ? c.replace(/^[^:]*:\/\/[^\/]*/, "").split(/[?#]/)[0] || "/" : s.p || "/";
       p.referrer = s.r || "";
@@ -222,7 +223,7 @@
       var m = call[0], x = call[1], s = call[2], e, n, t, q, i, v = {}, slots = ["i", "t", "o"];
       if (m == "reset") { a = u = g = null; ut = {}; gt = {}; }
       if (!s) return;
-      a = a || uuid(); // a reset before: pyajs makes a new one too
+      a = a || s.a || uuid(); // after a reset (the one made at an earlier hide, if any)
       try {
         if (m == "track") {
           t = x[0];
@@ -269,7 +270,7 @@
               if (u != null && i != u) a = null;
               u = i;
             }
-            a = a || uuid();
+            a = a || s.a || uuid();
             e = event(m, { traits: put({}, ut) }, v.o || {}, s, u);
           } else {
             i = v.i || g;

@@ -247,6 +247,12 @@ class Analytics:
 
     def _send(self, kind, fields, options, callback, snapshot, at, emit_args, user_id=_UNSET):
         self._persist_option_anonymous_id(options)
+        if snapshot is not None:
+            # the anonymous id the snippet gave this call when it sent it before pyajs was
+            # ready (one it had to make, after a reset): the collector has it, pyajs keeps it
+            made = snapshot.get("a")
+            if isinstance(made, str) and made and made != self._user.anonymous_id():
+                self._user.anonymous_id(made)
         if user_id is _UNSET:
             user_id = self._user.id()
         event = self.factory.build(kind, fields, options,
