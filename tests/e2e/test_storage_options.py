@@ -45,9 +45,13 @@ def test_storage_option(page, name):
     if "my_uid" in cookies:  # both stores hold the id, different: the cookie wins
         page.js("document.cookie = 'my_uid=%22cookie-user%22; path=/'; "
                 "localStorage.setItem('my_uid', '\"ls-user\"')")
-    page.load(options, after=IDENTIFY if "my_uid" not in cookies else
-              "analytics.track('Stored')")
+    page.load(options, after=(IDENTIFY if "my_uid" not in cookies else
+                              "analytics.track('Stored')") +
+              "; window.__early = Object.keys(localStorage)")
     (event,) = page.server.wait_events(1, type="track")
+    # the snippet's copy of the calls made before ready: none without client persistence
+    early = [k for k in page.js("window.__early") if k.startswith("pyajs:b:")]
+    assert (early == []) == ("disableClientPersistence" in options), early
     found = footprint(page)
     assert (found[0], [k.split(":")[0] + ":tab" if k.startswith("pyajs:tab") else k
                        for k in found[1]]) == (cookies, local)
