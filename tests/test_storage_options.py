@@ -134,3 +134,26 @@ def test_bad_key_names_are_ignored_with_a_warning():
     a.identify("u1")
     assert p.stored("ajs_user_id") == '"u1"'
     assert sum("key" in w for w in p.warnings) == 2
+
+
+def test_hold_release_and_wipe():
+    from fakes import MemoryCookieJar, MemoryLocalStorage
+    from pyajs.storage import build_storages
+
+    now = 1700000000000
+    jar, ls = MemoryCookieJar("www.example.test", clock=lambda: now), MemoryLocalStorage()
+    ids = build_storages(jar, ls, "www.example.test", False, None, print, lambda: now)[0]
+    ids.write("ajs_user_id", "u1")
+    ids.hold(["ajs_user_id", "ajs_group_id"])
+    assert ids.held and ids.read_id("ajs_user_id") == "u1"  # read, kept in memory
+    ids.write("ajs_user_id", None)
+    ids.write("ajs_anonymous_id", "a1")
+    assert ls.getItem("ajs_user_id") == '"u1"' and ls.getItem("ajs_anonymous_id") is None
+    ids.release()  # memory wins, removals included
+    assert not ids.held
+    assert ls.getItem("ajs_user_id") is None and ls.getItem("ajs_anonymous_id") == '"a1"'
+    assert "ajs_anonymous_id=" in jar.read() and "ajs_user_id=" not in jar.read()
+    ids.hold(["ajs_anonymous_id"])
+    ids.wipe(["ajs_anonymous_id"])
+    assert ls.getItem("ajs_anonymous_id") is None and "ajs_anonymous_id=" not in jar.read()
+    assert ids.read_id("ajs_anonymous_id") == "a1"  # the page keeps it
