@@ -168,3 +168,18 @@ def test_consent_from_the_pages_python(page):
         "From Python", "Segment Consent Preference Updated"]
     assert all(e["context"]["consent"]["categoryPreferences"]["Analytics"] for e in events)
     assert page.cookie("ajs_anonymous_id") is not None
+
+
+@pytest.mark.e2e
+def test_consent_given_before_ready(page):
+    page.open()
+    page.load(consent(False), after="analytics.track('Early'); "
+              "window.__refused = Object.keys(localStorage); "
+              "analytics.consent({Analytics: true}); "
+              "window.__granted = Object.keys(localStorage)")
+    copies = [[k for k in page.js(name) if k.startswith("pyajs:b:")]
+              for name in ("window.__refused", "window.__granted")]
+    assert copies[0] == [] and len(copies[1]) == 1  # the snippet's copy once agreed
+    events = page.server.wait_events(2)
+    assert sorted(e["event"] for e in events) == ["Early", "Segment Consent Preference Updated"]
+    assert page.cookie("ajs_anonymous_id") is not None
