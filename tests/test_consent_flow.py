@@ -160,3 +160,15 @@ def test_waiting_callbacks_still_run():
     a.track("A", callback=called.append)
     p.fire_timers()
     assert called and called[0]["event"] == "A"
+
+
+def test_debug_lines_for_consent():
+    a, p = make({"consent": {}})  # not answered yet
+    live(a)
+    a.debug(True)
+    lines = []
+    a._log = lambda event, text: lines.append((event.get("event"), text))
+    a.track("A")
+    a.consent({"Analytics": False})  # refused: what waited is dropped
+    assert ("A", "waits for consent ('Analytics')") in lines
+    assert ("A", "dropped: consent refused") in lines

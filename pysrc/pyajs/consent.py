@@ -209,6 +209,9 @@ class Gate:
             context = event.get("context")
             if isinstance(context, dict):
                 context.pop("traits", None)
+            if self.a._log is not None:
+                self.a._log(event, "no consent for %r yet: sent anonymously" %
+                            self.consent.category)
             return False
         if len(self.waiting) >= MAX_WAITING:
             self.waiting.pop(0)
@@ -216,6 +219,8 @@ class Gate:
                 self.a.warn("pyajs: %d events wait for consent; dropping the oldest" %
                             MAX_WAITING)
         self.waiting.append((event, emit_args))
+        if self.a._log is not None:
+            self.a._log(event, "waits for consent (%r)" % self.consent.category)
         if callback is not None:
             self.a.platform.set_timeout(lambda: _call(self.a.warn, callback, event), 1000)
         return True
@@ -236,6 +241,9 @@ class Gate:
                 event["context"]["consent"] = self.consent.context()
                 self.a._deliver(event, None, emit_args)
         elif not now and (was or (self.consent.denied and not self._wiped)):
+            if self.a._log is not None:
+                for event, _emit_args in self.waiting:
+                    self.a._log(event, "dropped: consent refused")
             self.waiting = []  # withdrawn (or refused): what was not sent never is
             self._wiped = True
             self._hold(True)
