@@ -172,3 +172,16 @@ def test_debug_lines_for_consent():
     a.consent({"Analytics": False})  # refused: what waited is dropped
     assert ("A", "waits for consent ('Analytics')") in lines
     assert ("A", "dropped: consent refused") in lines
+
+
+def test_refusal_removes_analytics_js_1_cookies():
+    from pyajs.identity import LEGACY_SIO, LEGACY_USER
+
+    p = FakePlatform()
+    p.jar.cookies[LEGACY_SIO] = ("legacy-anon----x", {"domain": "example.test"})
+    p.jar.cookies[LEGACY_USER] = ('%7B%22id%22%3A%22old%22%7D', {"domain": "example.test"})
+    a, p2 = make({"consent": {"categories": {"Analytics": False}}}, p)
+    assert LEGACY_SIO + "=" not in p2.jar.read() and LEGACY_USER + "=" not in p2.jar.read()
+    assert a.user().id() is None
+    a3, _ = make({"consent": {"categories": {"Analytics": True}}}, p2)
+    assert a3.user().id() is None and a3.user().anonymous_id() != "legacy-anon"

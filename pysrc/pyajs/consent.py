@@ -167,6 +167,10 @@ class Gate:
             if wipe:
                 storage.wipe(keys)
             storage.hold(keys)
+        if wipe:  # Analytics.js 1.0's cookies too: a later agreement must not take them over
+            from .identity import LEGACY_SIO, LEGACY_USER
+
+            self.a._user._ids.wipe((LEGACY_SIO, LEGACY_USER))
         if wipe:
             self._wipe_queue()
         elif self.a._queue is not None:
