@@ -217,7 +217,34 @@ def c_plugins():
         assert "needs a name" in str(exc)
 
 
-for name, fn in (("plugins", c_plugins), ("identity", c_identity), ("cookie wins", c_cookie_wins),
+def c_storage_options_and_consent():
+    opts = {"storage": {"stores": ["localStorage"]},
+            "user": {"cookie": {"key": "my_uid"}, "localStorage": {"key": "my_traits"}}}
+    p = FakePlatform(options=opts)
+    a = Analytics("WK", p, opts)
+    a.identify("u1", {"plan": "pro"})
+    assert p.cookie("my_uid") is None and p.stored("my_uid") == '"u1"', p.stored("my_uid")
+    assert p.stored("my_traits") == '{"plan":"pro"}'
+    opts = {"consent": {"categories": {"Analytics": False, "Ads": True}}}
+    p = FakePlatform(options=opts)
+    a = Analytics("WK", p, opts)
+    a.start_delivery()
+    a.identify("u1")
+    a.track("Waits")
+    assert p.requests == [] and p.cookie("ajs_anonymous_id") is None
+    assert p.stored("ajs_anonymous_id") is None and a.user().id() == "u1"
+    assert a.consent({"Analytics": True}) == {"Analytics": True, "Ads": True}
+    assert [b.get("event") for b in bodies(p)] == [
+        None, "Waits", "Segment Consent Preference Updated"], bodies(p)
+    assert bodies(p)[1]["context"]["consent"]["categoryPreferences"]["Analytics"] is True
+    assert p.cookie("ajs_user_id") == "%22u1%22"
+    a.consent({"Analytics": False})
+    assert p.cookie("ajs_user_id") is None and p.stored("ajs_anonymous_id") is None
+
+
+for name, fn in (("plugins", c_plugins),
+                 ("storage options and consent", c_storage_options_and_consent),
+                 ("identity", c_identity), ("cookie wins", c_cookie_wins),
                  ("traits keep their order", c_traits_keep_their_order),
                  ("events", c_events), ("storage failures", c_storage_failures),
                  ("retries and queue", c_retries_and_queue), ("batching", c_batching),
