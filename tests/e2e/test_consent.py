@@ -110,6 +110,7 @@ def test_anonymous_mode_sends_without_storing(page):
     assert identify["userId"] == "u-1" and identify["anonymousId"] != event["anonymousId"]
     assert page.js("analytics.user().anonymousId()") == identify["anonymousId"]
     assert page.cookie("ajs_user_id") is not None
+    assert page.js("analytics.consent()") == {"Analytics": True, "Advertising": True}
 
 
 @pytest.mark.e2e
