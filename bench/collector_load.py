@@ -39,6 +39,7 @@ WRITE_KEY = "pyajs-load-key"
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 PAGE = 10_000  # serve.py's MAX_LIMIT for GET /api/events
+FIRST_ACK = threading.Event()  # set when the first batch is acknowledged (--kill-mid)
 
 
 def start_server(db: Path, log: Any) -> tuple[subprocess.Popen[str], int]:
@@ -182,6 +183,7 @@ def run_client(
             result.last_answer = ended
             result.latencies.append(ended - began)
             if resp.status == 200:
+                FIRST_ACK.set()
                 result.ok += 1
                 result.acked_ids += ids
                 result.duplicates += json.loads(data).get("duplicates", 0)
@@ -212,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         "--kill-mid",
         type=float,
         metavar="SECONDS",
-        help="SIGKILL the server this long after the clients start, while they are sending",
+        help="SIGKILL the server this long after the first batch is acknowledged, while the"
+        " clients are sending",
     )
     args = parser.parse_args(argv)
     for name in ("clients", "batches", "batch_size"):
@@ -258,8 +261,14 @@ def measure(args: argparse.Namespace, run: str, db: Path, log: Any) -> dict[str,
         deadline_box[0] = time.monotonic() + args.max_seconds
         killer = None
         if args.kill_mid is not None:
-            killer = threading.Timer(args.kill_mid, proc.send_signal, (signal.SIGKILL,))
-            killer.daemon = True
+            # Counted from the first acknowledged batch, not from the start: on a loaded
+            # machine the first answer alone can take longer than the delay.
+            def kill_after_first_ack() -> None:
+                if FIRST_ACK.wait(args.max_seconds) and not stop_killer.wait(args.kill_mid):
+                    proc.send_signal(signal.SIGKILL)
+
+            stop_killer = threading.Event()
+            killer = threading.Thread(target=kill_after_first_ack, daemon=True)
         wall_start = time.perf_counter()
         start.wait()
         if killer is not None:
@@ -271,7 +280,9 @@ def measure(args: argparse.Namespace, run: str, db: Path, log: Any) -> dict[str,
         hung = sum(thread.is_alive() for thread in threads)
 
         if killer is not None:
-            killer.cancel()
+            stop_killer.set()
+            FIRST_ACK.set()
+            killer.join(5)
         stored_before = None
         if proc.poll() is None:
             stored_before = get_json(port, "/api/stats")["events"]

@@ -102,10 +102,6 @@ def exposure_warning(host: str, port: int, token: bool) -> str:
             f" unless you mean this.")
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def serve(args: argparse.Namespace) -> int:
     """Print the URL (with the real port) and serve until Ctrl-C or SIGTERM."""
     root = find_root(args.root)
@@ -152,8 +148,14 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     server.mounts = tuple(mounts) + server.mounts  # ahead of "/" (web/)
     # SIGTERM stops like Ctrl-C: the listening socket and the database are closed cleanly.
-    # (Every acknowledged event is committed already; this just skips WAL recovery.)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # (Every acknowledged event is committed already; this just skips WAL recovery.) The
+    # loop is asked to stop from a thread rather than interrupted by an exception, which
+    # could land anywhere in it (and was seen to be lost there under load).
+    def stop(signum: int, frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     # Build the package now (stripping, zipping, mpy-cross: a few hundred ms), not on the
     # first page's request.
     threading.Thread(target=server.package_zip.get_all, daemon=True).start()
