@@ -3,6 +3,7 @@ integrations filtering, destination middleware, async plugins and debug lines, c
 what the plugins saw and what reached the (fake) collector."""
 
 import asyncio
+import threading
 
 import pytest
 from fakes import FakePlatform
@@ -319,7 +320,10 @@ def test_events_wait_for_a_pending_load_and_keep_their_order():
         for awaitable, done in pending:
             done(await awaitable, None)
 
-    loop.run_until_complete(run_all())
+    # in a thread of its own: the e2e suite's Playwright keeps a loop running in this one
+    worker = threading.Thread(target=loop.run_until_complete, args=(run_all(),))
+    worker.start()
+    worker.join()
     loop.close()
     assert [(b["event"], b["properties"]) for b in sent(p)] == [
         ("One", {"slow": True}), ("Two", {"slow": True})]
