@@ -22,6 +22,22 @@ KEY = DEMO_WRITE_KEY
 OTHER_KEY = "second-key"
 
 
+def request(host: str, port: int, method: str, path: str, body: bytes | str | None = None,
+            headers: dict[str, str] | None = None,
+            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection: (status, lower-cased headers, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
 class Client:
     """Minimal HTTP client bound to one running server."""
 
@@ -36,16 +52,7 @@ class Client:
         body: bytes | str | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
-        try:
-            if isinstance(body, str):
-                body = body.encode("utf-8")
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-        finally:
-            conn.close()
+        return request(self.host, self.port, method, path, body, headers, timeout=5)
 
     def post(
         self,

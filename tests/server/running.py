@@ -4,13 +4,14 @@ sockets and headers that a browser or a third-party client would send."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from tests.server.helpers import request
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = re.compile(r"http://(\S+?):(\d+)/")
@@ -49,16 +50,7 @@ class RunningServer:
                 headers: dict[str, str] | None = None,
                 timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
         """One request on a fresh connection: (status, lower-cased headers, body)."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            if isinstance(body, str):
-                body = body.encode("utf-8")
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-        finally:
-            conn.close()
+        return request(self.host, self.port, method, path, body, headers, timeout)
 
     def get_json(self, path: str) -> Any:
         status, _headers, data = self.request("GET", path)
