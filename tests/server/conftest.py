@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pyajs_server.http import make_server
 
-from tests.server.helpers import KEY, OTHER_KEY, Client, make_tree, start
+from tests.server.helpers import KEY, OTHER_KEY, Client, make_tree, serving
 
 
 @pytest.fixture
@@ -21,10 +21,5 @@ def client(tree: Path, tmp_path: Path) -> Iterator[Client]:
     server = make_server(
         "127.0.0.1", 0, tmp_path / "db" / "events.sqlite3", [KEY, OTHER_KEY], root=tree
     )
-    thread = start(server)
-    try:
-        yield Client(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(2)
+    with serving(server) as client:
+        yield client

@@ -8,9 +8,11 @@ it, because what matters is the wire behaviour the browser and the pyajs client 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,19 @@ def start(server: DevServer) -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+@contextlib.contextmanager
+def serving(server: DevServer) -> Iterator[Client]:
+    """``server`` answering in a thread while the block runs, a client bound to it; then
+    stopped and closed."""
+    thread = start(server)
+    try:
+        yield Client(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(2)
 
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pyajs_server.http import make_server
 
-from tests.server.helpers import KEY, Client, ev, start, stats
+from tests.server.helpers import KEY, Client, ev, serving, start, stats
 
 
 @pytest.fixture
@@ -21,13 +21,8 @@ def fclient(tree: Path, tmp_path: Path) -> Iterator[Client]:
     server = make_server(
         "127.0.0.1", 0, tmp_path / "fdb" / "events.sqlite3", [KEY], root=tree, faults=True
     )
-    thread = start(server)
-    try:
-        yield Client(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(2)
+    with serving(server) as client:
+        yield client
 
 
 def queue(client: Client, *specs: dict[str, Any]) -> list[dict[str, Any]]:

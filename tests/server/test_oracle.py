@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyajs_server.http import make_server
 
-from tests.server.helpers import KEY, Client, start
+from tests.server.helpers import KEY, Client, serving
 
 ORACLE_PATHS = (
     "/vendor/analytics-next/standalone.js",
@@ -24,13 +24,8 @@ ORACLE_PATHS = (
 def oclient(tree: Path) -> Iterator[Client]:
     server = make_server("127.0.0.1", 0, ":memory:", [KEY], root=tree, oracle=True,
                          allowed_hosts=["shop.test"])
-    thread = start(server)
-    try:
-        yield Client(server)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(2)
+    with serving(server) as client:
+        yield client
 
 
 @pytest.mark.parametrize("path", ORACLE_PATHS)
