@@ -132,6 +132,17 @@ class Page:
     def warnings(self) -> list:
         return [text for kind, text in self.console if kind == "warning"]
 
+    def wait_console(self, kind: str, match, timeout: float = 30.0) -> list:
+        """The page's console texts of ``kind`` once one satisfies ``match`` (a page's lines
+        may come after what the test waited on, e.g. a send's acknowledgement after the
+        collector stored it); the texts as they are at ``timeout`` otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            texts = [text for k, text in self.console if k == kind]
+            if any(match(text) for text in texts) or time.monotonic() > deadline:
+                return texts
+            self.pw.wait_for_timeout(25)  # lets Playwright deliver console events
+
     def reload(self, options: dict | None = None, before: str = "") -> None:
         self.pw.reload()
         self.load(options, before)

@@ -109,7 +109,8 @@ def test_javascript_plugins_middleware_integrations_and_debug(page):
     (error,) = page.js("window.errors")
     assert error[:2] == ["plugin_failure", "Picky"] and "not this one" in error[2]
     assert error[3] == "Bad"
-    logs = [text for kind, text in page.console if kind == "log"]
+    logs = page.wait_console("log", lambda line: line.startswith(
+        'pyajs debug: track "Good"') and "acknowledged" in line)
     good = [line for line in logs if line.startswith('pyajs debug: track "Good"')]
     for step in ("before plugin 'Source Middleware dropper' ran", "before plugin 'Picky' ran",
                  "queued",
@@ -186,9 +187,11 @@ def test_python_plugins_next_to_a_javascript_one(page):
     assert event["event"] == "From Python Plugin"
     assert event["properties"] == {"order": ["js-before", "py-enrichment"],
                                    "same_analytics": True}
-    logs = [text for kind, text in page.console if kind == "log"]
-    assert any('track "From Python Plugin"' in line and "acknowledged" in line
-               for line in logs), logs
+    def acknowledged(line):
+        return 'track "From Python Plugin"' in line and "acknowledged" in line
+
+    logs = page.wait_console("log", acknowledged)
+    assert any(acknowledged(line) for line in logs), logs
 
 
 def test_the_demo_runs_a_python_enrichment_plugin(page):
