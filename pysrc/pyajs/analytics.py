@@ -25,6 +25,21 @@ _UNSET = object()
 CALLBACK_TIMEOUT_MS = 1000
 
 
+def _countdown(count: int, done):
+    """A callback to call once per finished task: after the ``count``-th it calls ``done()``
+    (at once when there are none). ``done`` may be None."""
+    left = [count]
+
+    def one_finished():
+        left[0] -= 1
+        if left[0] == 0 and done is not None:
+            done()
+
+    if count == 0 and done is not None:
+        done()
+    return one_finished
+
+
 def _need_str(method: str, name: str, value) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError("%s: %s must be a non-empty str, got %s %r" % (
@@ -326,15 +341,7 @@ class Analytics:
         """Plugins already adapted (``plugins.PythonPlugin``, or the browser binding's
         JavaScript ones); ``done()`` once every ``load`` has finished."""
         pipeline = self._plugins()
-        left = [len(plugins)]
-
-        def one_loaded():
-            left[0] -= 1
-            if left[0] == 0 and done is not None:
-                done()
-
-        if not plugins and done is not None:
-            done()
+        one_loaded = _countdown(len(plugins), done)
         for plugin in plugins:
             pipeline.register(plugin, one_loaded)
 
@@ -343,15 +350,7 @@ class Analytics:
         for name in names:
             _need_str("deregister()", "name", name)
         pipeline = self._plugins()
-        left = [len(names)]
-
-        def one_done():
-            left[0] -= 1
-            if left[0] == 0 and done is not None:
-                done()
-
-        if not names and done is not None:
-            done()
+        one_done = _countdown(len(names), done)
         for name in names:
             pipeline.deregister(name, one_done)
 
