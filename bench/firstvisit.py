@@ -32,9 +32,7 @@ The last line of output is one JSON object.
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,6 +42,10 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "pysrc"))
+from pyajs_server import packages  # noqa: E402
+
+from bench.speed import start_server  # noqa: E402
 from tests.e2e.browser_path import chromium_path  # noqa: E402
 
 WRITE_KEY = "pyajs-demo-key"
@@ -134,24 +136,10 @@ def write_pages() -> dict:
     return paths
 
 
-def start_server() -> tuple:
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "serve.py"), "--port", "0", "--db", ":memory:", "--quiet",
-         "--oracle"],  # --oracle: analytics-next, its chunks and settings
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
-    match = re.search(r":(\d+)/", proc.stdout.readline())
-    if not match:
-        proc.kill()
-        raise RuntimeError("serve.py did not start")
-    return proc, "http://127.0.0.1:%s" % match.group(1)
-
-
 def stub_package() -> bytes:
-    """pyajs.mpk (the loader's format: a 4-byte little-endian header length, a JSON
-    [[name, size]] header, the files) holding one line that only reports ready."""
-    files = [("pyajs/__init__.py", STUB_SOURCE)]
-    header = json.dumps([[name, len(data)] for name, data in files]).encode()
-    return len(header).to_bytes(4, "little") + header + b"".join(d for _, d in files)
+    """pyajs.mpk holding one line that only reports ready (sources: the floor measures the
+    runtime's start, not a compile)."""
+    return packages.pack_files({"pyajs/__init__.py": STUB_SOURCE})
 
 
 def visit(browser, url: str, network, stub: bytes = b"") -> dict:
