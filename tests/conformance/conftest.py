@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conformance import harness
-from tests.e2e.browser_path import chromium_path
+from tests.e2e.browser_path import LAUNCH_ARGS, chromium_path
 from tests.e2e.conftest import Server
 from tests.e2e.server_process import dev_server
 
@@ -37,8 +37,7 @@ def conf_server(tmp_path_factory):
         yield Server(port)
 
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
+ARGS = [*LAUNCH_ARGS,
         # the site's host is this machine; every other name fails to resolve, so no request
         # can leave it (the runner also asserts that none was tried)
         "--host-resolver-rules=MAP %s 127.0.0.1, MAP * ~NOTFOUND" % harness.HOST]

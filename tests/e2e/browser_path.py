@@ -7,6 +7,10 @@ import shutil
 import sys
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# How every suite launches it: no sandbox (root), no GPU, and none of Chromium's own
+# background requests (this machine's network is closed); suites add their host rules.
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def chromium_path() -> str | None:

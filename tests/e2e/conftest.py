@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser_path import chromium_path
+from tests.e2e.browser_path import LAUNCH_ARGS, chromium_path
 from tests.e2e.server_process import dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,8 +81,7 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
+            args=[*LAUNCH_ARGS,
                   "--host-resolver-rules=MAP *.pyajs.test 127.0.0.1, MAP pyajs.test 127.0.0.1"])
         yield b
         b.close()

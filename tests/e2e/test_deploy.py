@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.browser_path import chromium_path
+from tests.e2e.browser_path import LAUNCH_ARGS, chromium_path
 from tests.e2e.conftest import BOOT_TIMEOUT_MS, ROOT, UUID4, WRITE_KEY
 from tests.e2e.pages import refuse_collector
 
@@ -158,8 +158,7 @@ def shop_browser(browser):
     CDN's names to loopback."""
     b = browser.browser_type.launch(
         executable_path=chromium_path(),
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run",
+        args=[*LAUNCH_ARGS,
               "--host-resolver-rules=MAP cdn.test 127.0.0.1, MAP shop.test 127.0.0.1"])
     yield b
     b.close()
