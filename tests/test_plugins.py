@@ -460,3 +460,24 @@ def test_consent_keeps_destinations_out_until_their_categories_are_granted():
     a.track("After")
     assert [(n, e) for n, e, _ in log if e in ("Before", "After")] == [
         ("Plain", "Before"), ("Ads", "After"), ("Plain", "After")]
+
+
+def test_consent_first_asked_after_plugins_were_registered_still_gates_them():
+    """No consent option at load: nothing is gated, until the site's first consent() call,
+    which the registered destinations then follow."""
+    a, p = make({})
+    log = []
+
+    class Ads(Recorder):
+        consent_categories = ["Advertising"]
+
+    a.register(Ads("Ads", "destination", log), Recorder("Plain", "destination", log))
+    a.track("Unasked")
+    a.consent({"Analytics": True, "Advertising": False})
+    a.track("Refused")
+    a.consent({"Advertising": True})
+    a.track("Granted")
+    assert [(n, e) for n, e, _ in log if e in ("Unasked", "Refused", "Granted")] == [
+        ("Ads", "Unasked"), ("Plain", "Unasked"), ("Plain", "Refused"), ("Ads", "Granted"),
+        ("Plain", "Granted")]
+    assert a.consent() == {"Analytics": True, "Advertising": True}

@@ -614,3 +614,82 @@ def test_localstorage_is_probed_once_and_the_answer_kept(browser, works):
     assert local_storage_in_use(ids) is works
     assert len(probes) == 1
     assert ("localStorage is not available" in " ".join(browser.warnings)) is not works
+
+
+# -- the cookie probe ----------------------------------------------------------------------
+@pytest.mark.parametrize("options, probed", [
+    (None, False), ({}, False), ({"maxage": 7}, False),
+    ({"domain": "127.0.0.1"}, True), ({"path": "/shop"}, True), ({"secure": True}, True),
+    ({"sameSite": "Strict"}, True)])
+def test_cookies_are_probed_only_for_attributes_the_site_chose(options, probed):
+    """With the browser's word that cookies are on, the default attributes need no probe;
+    a domain, path, SameSite or Secure the site chose might be refused or not shown to this
+    page: written and read back first (and the stores fall back when refused). (An IP
+    host: no top-domain probe either.)"""
+    b = Browser(hostname="127.0.0.1")
+    b.jar.enabled = True
+    ids = b.load(options)
+    assert any(w.startswith("__tld__=1") for w in b.jar.writes) is probed
+    if not probed:
+        assert ids.stores[0].name == "cookie" and b.jar.writes == []
+    if options == {"secure": True}:  # refused on http: localStorage and memory
+        assert [s.name for s in ids.stores] == ["localStorage"]
+
+
+def _trusted_browser():
+    b = Browser(hostname="127.0.0.1")
+    b.jar.enabled = True
+    return b
+
+
+def _load_found(b):
+    from pyajs.storage import build_identity_storages
+
+    return build_identity_storages(b.jar, b.ls, b.hostname, b.https, {}, b.warnings.append,
+                                   lambda: NOW)
+
+
+def test_cookies_taken_on_the_browser_s_word_are_kept_when_the_browser_kept_them():
+    from pyajs.storage import confirm_cookies
+
+    b = _trusted_browser()
+    found = _load_found(b)
+    found["user_ids"].write_id("ajs_anonymous_id", "a1")
+    confirm_cookies(found["cookie_store"], (found["user_ids"],), b.warnings.append)
+    assert b.warnings == []
+    assert [s.name for s in found["user_ids"].stores] == ["cookie", "localStorage"]
+    assert found["cookie_store"].unconfirmed is None  # checked once
+
+
+def test_cookies_the_browser_dropped_after_all_are_given_up_with_the_probe_s_warning():
+    """navigator.cookieEnabled said yes, but what was written is not there (an extension,
+    a blocked site): from then on ids live in localStorage and memory, as when the probe
+    fails, and the visitor keeps the same id."""
+    from pyajs.storage import NO_COOKIES, confirm_cookies
+
+    b = _trusted_browser()
+    b.jar.disabled = True  # takes writes, keeps nothing
+    found = _load_found(b)
+    ids = found["user_ids"]
+    ids.write_id("ajs_anonymous_id", "a1")
+    assert b.warnings == []
+    confirm_cookies(found["cookie_store"], (ids, found["group_ids"]), b.warnings.append)
+    assert b.warnings == [NO_COOKIES]
+    assert [s.name for s in ids.stores] == ["localStorage"]
+    assert ids.read_id("ajs_anonymous_id") == "a1"
+    writes = len(b.jar.writes)
+    ids.write_id("ajs_user_id", "u1")
+    assert len(b.jar.writes) == writes  # no more cookie writes
+
+
+def test_nothing_to_confirm_when_the_probe_ran_or_nothing_was_written():
+    from pyajs.storage import confirm_cookies
+
+    b = Browser(hostname="127.0.0.1")  # the jar does not say: probed
+    found = _load_found(b)
+    assert found["cookie_store"].unconfirmed is None
+    b = _trusted_browser()
+    b.jar.disabled = True
+    found = _load_found(b)  # nothing written yet (consent pending, say): nothing to tell
+    confirm_cookies(found["cookie_store"], (found["user_ids"],), b.warnings.append)
+    assert b.warnings == [] and found["user_ids"].stores[0].name == "cookie"

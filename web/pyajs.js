@@ -85,6 +85,25 @@ function currentCookie() {
   return cookieText;
 }
 
+// The cookie text after pyajs's own write (`name=value; path=…; expires=…`), worked out here:
+// reading document.cookie right after a write waits for the browser to take it, several
+// milliseconds while the page starts. Only for a cookie the text does not hold yet (a
+// first visit's ids): one it holds may be another cookie of that name (host-only or on
+// another domain or path) that the write does not replace, and never for the probe cookie
+// (cookies.py), whose read asks whether the browser took it. null: read it again.
+function afterWrite(jar, assignment) {
+  const eq = assignment.indexOf("=");
+  const semi = assignment.indexOf(";");
+  if (eq < 0 || (semi >= 0 && semi < eq)) return null;
+  const name = assignment.slice(0, eq).trim();
+  if (name === "__tld__" || /;\s*max-age=/i.test(assignment)) return null;
+  if (jar && jar.split("; ").some((p) => p === name || p.startsWith(`${name}=`))) return null;
+  const expires = /;\s*expires=([^;]*)/i.exec(assignment);
+  if (expires && !(Date.parse(expires[1]) > Date.now())) return jar; // a removal: none to remove
+  const value = assignment.slice(eq + 1, semi < 0 ? undefined : semi).trim();
+  return jar ? `${jar}; ${name}=${value}` : `${name}=${value}`;
+}
+
 // Analytics.js plugin objects stay here; Python gets a description of each (see
 // describePlugin) and calls their methods through runPlugin / callPlugin, which hand each
 // one a context, await what it returns, and answer with the event as JSON.
@@ -229,8 +248,8 @@ const helpers = {
   },
   cookie: guard(() => (cookieGiven = currentCookie())),
   setCookie: guard((text) => {
-    cookieText = null;
     document.cookie = text;
+    cookieText = cookieText === null ? null : afterWrite(cookieText, text);
     return null;
   }),
   hasLocalStorage: guard(() => !!window.localStorage),
@@ -278,6 +297,9 @@ const helpers = {
       writeKey: stub._writeKey ?? null, options: stub._loadOptions ?? {},
       apiHost: new URL("v1", base).href,
       pageKey: stub._bk ?? null, // the snippet's localStorage copy of this page's calls
+      // cookies on, and document.cookie readable here (not in a sandboxed frame): pyajs then
+      // writes its ids without probing first (cookies.cookies_work)
+      cookieEnabled: navigator.cookieEnabled === true && !String(helpers.cookie()).startsWith(ERR),
     }, (k, v) => (typeof v === "function" ? undefined : v));
   },
   // The calls buffered by the snippet: [[method, args, snapshot|null, at|null], ...] as

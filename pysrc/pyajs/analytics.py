@@ -14,7 +14,6 @@ that names the argument. Calls from JavaScript come through ``jscalls``, which a
 Segment's flexible argument forms first.
 """
 
-from .consent import Consent, Gate
 from .emitter import Emitter
 from .events import EventFactory
 from .identity import ANONYMOUS_ID_KEY, Group, User, entity_keys, migrate_legacy_cookies
@@ -69,6 +68,24 @@ def _callback(method: str, fn):
     return fn
 
 
+class _NotAsked:
+    """The consent state while the site asks for none (no ``consent`` option, no
+    ``consent()`` call): nothing is gated, as in Analytics.js. consent.py, the real state
+    and its gate, is loaded the first time the site speaks of consent."""
+
+    enabled = False
+    granted = True
+
+    def allows(self, categories) -> bool:
+        return True
+
+    def preferences(self) -> dict:
+        return {}
+
+
+_NOT_ASKED = _NotAsked()
+
+
 def _environment(platform) -> dict:
     """What every event's context says of the browser and library, read at the first event."""
     env = platform.environment()
@@ -106,11 +123,21 @@ class Analytics:
         self._before_first_call = None  # see before_first_call
         # the visitor's consent (consent.py): until pyajs's category is granted, identity
         # stays in memory and events wait (the stores are held before anything is written)
-        self.consent_state = Consent(options.get("consent"), self.warn)
-        self._gate = Gate(self, self.consent_state, ANONYMOUS_ID_KEY)
+        self.consent_state = _NOT_ASKED
+        self._gate = None
+        if options.get("consent") is not None:
+            self._ask_consent(options.get("consent"))
         migrate_legacy_cookies(platform.id_storage, self._user)
         # the anonymous id exists (made unless stored, and written) before any event
         self._user.anonymous_id()
+
+    def _ask_consent(self, option) -> None:
+        from .consent import Consent, Gate
+
+        self.consent_state = Consent(option, self.warn)
+        self._gate = Gate(self, self.consent_state, ANONYMOUS_ID_KEY)
+        if self._pipeline is not None:
+            self._pipeline.allows = self.consent_state.allows
 
     def before_first_call(self, fn) -> None:
         """``fn()`` runs once, before the first call that makes an event or reads or changes
@@ -415,7 +442,8 @@ class Analytics:
         backoff = http.get("backoffConfig") if isinstance(http, dict) else None
         backoff = backoff if isinstance(backoff, dict) else {}
         limits = options.get("queue") if isinstance(options.get("queue"), dict) else {}
-        queue = PersistedQueue(self._gate.shelf(), self.write_key, uuid4(), platform.now_ms,
+        shelf = platform.queue_shelf if self._gate is None else self._gate.shelf()
+        queue = PersistedQueue(shelf, self.write_key, uuid4(), platform.now_ms,
                                self.warn, _number(limits.get("maxEvents"), 1000),
                                _number(limits.get("maxBytes"), 1000000),
                                on_drop=lambda e: self._settled(e, False, 0, "the queue was full"))
@@ -567,6 +595,8 @@ class Analytics:
         if self._before_first_call is not None:
             self._first_call()
         if categories is not None:
+            if self._gate is None:  # consent was not configured at load: as if it had been
+                self._ask_consent(None)
             self.consent_state.update(categories)
         return self.consent_state.preferences()
 

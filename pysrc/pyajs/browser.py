@@ -10,15 +10,13 @@ truncates them to 32 bits, so times cross as text).
     analytics = start()   # done once, by ``import pyajs`` in the page
 """
 
-import gc
-
 import js
 
 from . import ids
 from .analytics import Analytics
 from .codec import dumps
 from .compat import MICROPYTHON, json, os, time
-from .storage import build_identity_storages
+from .storage import build_identity_storages, confirm_cookies
 from .version import __version__
 
 if MICROPYTHON:  # PyScript's mpy: proxies are kept until collected
@@ -30,7 +28,6 @@ else:  # Pyodide
 
 _FN = "__pyajs_fn__"
 _PLUGIN = "__pyajs_plugin__"
-GC_EVERY = 2 * 1024 * 1024
 _keep = []  # proxies handed to JavaScript for the page's lifetime
 
 
@@ -56,9 +53,10 @@ class DocumentCookie:
     ``window.analytics`` brings the text along (``given``), so during that call reading
     costs no crossing into JavaScript at all."""
 
-    def __init__(self, helpers):
+    def __init__(self, helpers, enabled=None):
         self.helpers = helpers
         self.err = helpers.ERR
+        self.enabled = enabled  # navigator.cookieEnabled, when readable (cookies.cookies_work)
         self._text = None  # the last text JavaScript handed over
         self._current = False  # whether it is still the page's cookie text
 
@@ -146,7 +144,8 @@ def _join(texts: list):
 class BrowserPlatform:
     """What ``Analytics`` needs from the page, implemented with the browser's APIs."""
 
-    def __init__(self, helpers, api_host: str, cookie_options, options=None):
+    def __init__(self, helpers, api_host: str, cookie_options, options=None,
+                 cookies_enabled=None):
         self.helpers = helpers
         self.default_api_host = api_host
         self.warn = warn
@@ -154,7 +153,7 @@ class BrowserPlatform:
         # a sandboxed frame or disabled storage throws on access: then no localStorage
         has_local = helpers.hasLocalStorage() is True
         local = BrowserLocalStorage(helpers) if has_local else None
-        self.cookie_jar = DocumentCookie(helpers)
+        self.cookie_jar = DocumentCookie(helpers, cookies_enabled)
         options = dict(options) if isinstance(options, dict) else {}
         options["cookie"] = cookie_options
         # the stores the load options ask for (storage, disableClientPersistence, user,
@@ -163,6 +162,7 @@ class BrowserPlatform:
             self.cookie_jar, local, location.hostname, location.protocol == "https:",
             options, warn, self.now_ms)
         self.cookie_attrs = found["cookie_attrs"]
+        self.cookie_store = found["cookie_store"]
         self.id_storage = found["user_ids"]
         self.group_id_storage = found["group_ids"]
         self.queue_shelf = found["queue_shelf"]
@@ -374,11 +374,6 @@ def start() -> Analytics:
     helpers = js.window.__pyajs
     if not hasattr(os, "urandom"):  # MicroPython: ids from crypto.getRandomValues in JS
         ids.set_uuid_source(helpers.randomUuids)
-        # Its browser build collects the heap when a call from JavaScript returns after
-        # 16 KB were allocated: about once per track(), and most of its cost. Every 2 MB
-        # instead (the heap itself grows as needed; a collection sweeps all of it, so rarer
-        # is cheaper: 512 KB cost 20 % more per track() than 2 MB, 4 MB 2 % less).
-        gc.threshold(GC_EVERY)
     if helpers.installed is True:  # e.g. MicroPython booted directly, then a PyScript script
         raise ImportError("pyajs already runs on this page in another Python interpreter; for "
                           "page code to share it, load with {runtime: 'mpy', pyscript: true}")
@@ -396,7 +391,8 @@ def start() -> Analytics:
     if isinstance(segment, dict):
         options.setdefault("apiHost", segment.get("apiHost"))
         options.setdefault("protocol", segment.get("protocol"))
-    platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"), options)
+    platform = BrowserPlatform(helpers, config.get("apiHost"), options.get("cookie"), options,
+                               config.get("cookieEnabled"))
     analytics = Analytics(write_key, platform, options)
     live = []
 
@@ -505,4 +501,14 @@ def _go_live(analytics: Analytics, helpers, options: dict, page_key=None) -> Non
     listener = create_proxy(analytics.page_event)
     _keep.append(listener)
     helpers.listen(listener)
-    analytics.start_delivery()
+    # In a task of their own, after this page's first events are on their way (sent from a
+    # microtask, before any task): whether the browser kept the cookies it was trusted with
+    # (storage.confirm_cookies), the heartbeat and the events earlier pages left.
+    platform = analytics.platform
+
+    def settle():
+        confirm_cookies(platform.cookie_store, (platform.id_storage, platform.group_id_storage),
+                        warn)
+        analytics.start_delivery()
+
+    platform.set_timeout(settle, 0)

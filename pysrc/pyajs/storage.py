@@ -35,6 +35,9 @@ class CookieStore:
         self.clock = clock
         self._header = None  # the last document.cookie text, and what it parsed to
         self._values = {}
+        # taken without a probe (cookies.cookies_work): name → the text last written, until
+        # ``confirmed`` compares them with what the browser shows
+        self.unconfirmed = None
 
     def get(self, key: str):
         header = self.jar.read()
@@ -57,8 +60,25 @@ class CookieStore:
         text = None if value is None else dumps(value)
         now = self.clock()
         self.jar.write(cookie_string(key, text, self.attrs, now))
+        if self.unconfirmed is not None:
+            self.unconfirmed[key] = text
         if self.attrs.get("domain"):
             self._drop_host_only_shadow(key, text, now)
+
+    def confirmed(self) -> bool:
+        """Whether the browser kept what was written since the store was taken on its word
+        (in a later task than the writes: by then the browser has them). False when a value
+        written is not there: cookies are dropped after all (a site blocked by the
+        visitor's settings, an extension)."""
+        written, self.unconfirmed = self.unconfirmed, None
+        if not written:
+            return True
+        jar = parse_cookie_header(self.jar.read())
+        self._header = None
+        for key, text in written.items():
+            if text is not None and jar.get(key) != encode_cookie_value(text):
+                return False
+        return True
 
     def _drop_host_only_shadow(self, key: str, text, now: int) -> None:
         """A cookie of the same name without a domain (the page's own, or one written with
@@ -176,6 +196,13 @@ class Storage:
                 ok, value = self._get(store, key)
                 if not ok or value is not None:
                     self._set(store, key, None)
+        self._synced = {}
+
+    def drop(self, store) -> None:
+        """Stop using ``store`` (one that turned out not to keep what it was given)."""
+        self.stores = [s for s in self.stores if s is not store]
+        if self._held is not None:
+            self._held = [s for s in self._held if s is not store]
         self._synced = {}
 
     def _warn_once(self, tag: str, message: str) -> None:
@@ -348,6 +375,29 @@ def cookie_attributes(options, hostname: str, https: bool, jar, warn, clock=now_
     return attrs
 
 
+NO_COOKIES = "pyajs: cookies are not available here; ids are kept in localStorage and memory"
+
+
+def confirm_cookies(cookie, storages, warn) -> None:
+    """The cookie store taken without a probe (``cookie.unconfirmed``), checked once the
+    page is live: when the browser did not keep the ids written, the ``storages`` stop using
+    it, as if the probe had failed, with the same warning."""
+    if cookie is None or cookie.unconfirmed is None or cookie.confirmed():
+        return
+    for storage in storages:
+        storage.drop(cookie)
+    warn(NO_COOKIES)
+
+
+def _default_cookie_attributes(options) -> bool:
+    """True when the ``cookie`` option leaves the attributes that decide whether the browser
+    keeps a cookie (and shows it to this page) to pyajs: ``domain``, ``path``, ``sameSite``
+    and ``secure``; ``maxage`` alone does not."""
+    if not isinstance(options, dict):
+        return True
+    return all(options.get(key) is None for key in ("domain", "path", "sameSite", "secure"))
+
+
 def local_storage_works(ls) -> bool:
     """True when ``localStorage`` exists and takes a write (Safari's private mode and
     sandboxed frames throw)."""
@@ -419,18 +469,20 @@ def build_identity_storages(jar, local_storage, hostname: str, https: bool, opti
     attrs = None
     if jar is not None and "cookie" in wanted:
         attrs = cookie_attributes(options.get("cookie"), hostname, https, jar, warn, clock)
-        if cookies_work(jar, attrs, clock()):
+        trusted = _default_cookie_attributes(options.get("cookie"))
+        if cookies_work(jar, attrs, clock(), trusted):
             cookie = CookieStore(jar, attrs, clock)
+            if trusted and getattr(jar, "enabled", None) is True:
+                cookie.unconfirmed = {}  # taken on the browser's word: see confirm_cookies
         else:
-            warn("pyajs: cookies are not available here; ids are kept in localStorage "
-                 "and memory")
+            warn(NO_COOKIES)
     local = None
     if local_storage_works(local_storage):
         local = LocalStore(local_storage)
     elif "localStorage" in wanted or not options.get("disableClientPersistence"):
         warn("pyajs: localStorage is not available here; ids are kept in cookies and memory, "
              "traits in memory")
-    found = {"cookie_attrs": attrs,
+    found = {"cookie_attrs": attrs, "cookie_store": cookie,
              "queue_shelf": None if options.get("disableClientPersistence") or local is None
              else local_storage}
     warned = None
