@@ -218,6 +218,12 @@ class Tab:
         return events[seen:]
 
     def _cookies(self):
+        # the page's writes reach the browser's store asynchronously; a read of
+        # document.cookie is answered only once the earlier writes are stored
+        try:
+            self.page.evaluate("void document.cookie")
+        except Exception:  # noqa: BLE001 - closed or navigating: nothing of its own to flush
+            pass
         now = time.time()
         out = {}
         for c in self.context.cookies():

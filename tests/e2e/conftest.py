@@ -118,7 +118,17 @@ class Page:
         return self.pw.evaluate(expression, arg)
 
     def cookies(self) -> dict:
-        """name → Playwright cookie dict (raw value, domain, path, expires, sameSite…)."""
+        """name → Playwright cookie dict (raw value, domain, path, expires, sameSite…).
+
+        A page's ``document.cookie = …`` reaches the browser's cookie store asynchronously,
+        so the store may not have it yet when the script that wrote it has returned. A
+        read of ``document.cookie`` goes down the same channel and is answered only after
+        the page's earlier writes are stored: one is made first (when the page still runs)."""
+        if not self.pw.is_closed():
+            try:
+                self.pw.evaluate("void document.cookie")
+            except Exception:  # noqa: BLE001 - navigating away: nothing of its own to flush
+                pass
         return {c["name"]: c for c in self.pw.context.cookies()}
 
     def cookie(self, name: str):
