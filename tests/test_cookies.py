@@ -135,25 +135,3 @@ def test_cookies_work():
     assert cookies.cookies_work(jar, {"secure": True}, NOW) is False  # http page
     jar.disabled = True
     assert cookies.cookies_work(jar, {}, NOW) is False
-
-
-def test_a_jar_that_says_cookies_are_on_is_trusted_with_the_default_attributes():
-    """No probe written (in a page: two writes and a read that waits for the first) when the
-    browser says cookies are on and the attributes are pyajs's own."""
-    jar = MemoryCookieJar("www.example.test", clock=lambda: NOW)
-    jar.enabled = True
-    assert cookies.cookies_work(jar, {"path": "/", "sameSite": "Lax"}, NOW, trusted=True)
-    assert jar.writes == []
-
-
-def test_the_probe_still_runs_without_the_browser_s_word_or_with_the_site_s_attributes():
-    jar = MemoryCookieJar("www.example.test", clock=lambda: NOW)
-    jar.enabled = True
-    # attributes the site chose may be refused (secure on http): written and read back
-    assert cookies.cookies_work(jar, {"secure": True}, NOW, trusted=False) is False
-    assert len(jar.writes) == 1
-    for enabled in (None, False):  # not known, or cookies off: the probe decides
-        jar = MemoryCookieJar("www.example.test", clock=lambda: NOW)
-        jar.enabled = enabled
-        assert cookies.cookies_work(jar, {}, NOW, trusted=True) is True
-        assert [w.split("=")[0] for w in jar.writes] == ["__tld__", "__tld__"]

@@ -636,6 +636,16 @@ def test_cookies_are_probed_only_for_attributes_the_site_chose(options, probed):
         assert [s.name for s in ids.stores] == ["localStorage"]
 
 
+@pytest.mark.parametrize("enabled", [None, False])
+def test_without_the_browser_s_word_the_default_attributes_are_probed(enabled):
+    """navigator.cookieEnabled unknown (not readable) or false: the probe decides."""
+    b = Browser(hostname="127.0.0.1")
+    b.jar.enabled = enabled
+    ids = b.load(None)
+    assert [w.split("=")[0] for w in b.jar.writes] == ["__tld__", "__tld__"]
+    assert ids.stores[0].name == "cookie"
+
+
 def _trusted_browser():
     b = Browser(hostname="127.0.0.1")
     b.jar.enabled = True

@@ -298,7 +298,7 @@ const helpers = {
       apiHost: new URL("v1", base).href,
       pageKey: stub._bk ?? null, // the snippet's localStorage copy of this page's calls
       // cookies on, and document.cookie readable here (not in a sandboxed frame): pyajs then
-      // writes its ids without probing first (cookies.cookies_work)
+      // writes its ids without probing first (storage.build_identity_storages)
       cookieEnabled: navigator.cookieEnabled === true && !String(helpers.cookie()).startsWith(ERR),
     }, (k, v) => (typeof v === "function" ? undefined : v));
   },

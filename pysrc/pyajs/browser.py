@@ -56,7 +56,7 @@ class DocumentCookie:
     def __init__(self, helpers, enabled=None):
         self.helpers = helpers
         self.err = helpers.ERR
-        self.enabled = enabled  # navigator.cookieEnabled, when readable (cookies.cookies_work)
+        self.enabled = enabled  # navigator.cookieEnabled when readable: see build_identity_storages
         self._text = None  # the last text JavaScript handed over
         self._current = False  # whether it is still the page's cookie text
 

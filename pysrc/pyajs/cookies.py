@@ -75,17 +75,8 @@ def top_domain(hostname: str, jar, now_ms: int = 0) -> str | None:
     return None
 
 
-def cookies_work(jar, attrs: dict, now_ms: int, trusted: bool = False) -> bool:
-    """Write and read back a probe cookie with the attributes ids will use.
-
-    ``trusted``: the attributes are the defaults (host-only or the probed top domain,
-    ``path=/``, ``SameSite=Lax``, ``Secure`` only on https), which a browser that takes
-    cookies at all accepts. Then a jar that knows cookies are on (``jar.enabled``, the
-    browser's ``navigator.cookieEnabled``) is taken at its word: no probe. In a page the
-    probe is two writes and a read that waits for the first write, several milliseconds
-    while the page starts."""
-    if trusted and getattr(jar, "enabled", None) is True:
-        return True
+def cookies_work(jar, attrs: dict, now_ms: int) -> bool:
+    """Write and read back a probe cookie with the attributes ids will use."""
     try:
         jar.write(cookie_string(PROBE_NAME, "1", attrs, now_ms))
         ok = parse_cookie_header(jar.read()).get(PROBE_NAME) is not None

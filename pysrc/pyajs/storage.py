@@ -35,7 +35,7 @@ class CookieStore:
         self.clock = clock
         self._header = None  # the last document.cookie text, and what it parsed to
         self._values = {}
-        # taken without a probe (cookies.cookies_work): name → the text last written, until
+        # taken without a probe (build_identity_storages): name → the text last written, until
         # ``confirmed`` compares them with what the browser shows
         self.unconfirmed = None
 
@@ -469,11 +469,17 @@ def build_identity_storages(jar, local_storage, hostname: str, https: bool, opti
     attrs = None
     if jar is not None and "cookie" in wanted:
         attrs = cookie_attributes(options.get("cookie"), hostname, https, jar, warn, clock)
-        trusted = _default_cookie_attributes(options.get("cookie"))
-        if cookies_work(jar, attrs, clock(), trusted):
+        # The default attributes (host-only or the probed top domain, path=/, SameSite=Lax,
+        # Secure only on https) are kept by any browser that keeps cookies at all: when the
+        # jar knows cookies are on (navigator.cookieEnabled) it is taken at its word, without
+        # the probe (in a page two writes and a read that waits for the first, several
+        # milliseconds while the page starts), and checked later (confirm_cookies).
+        on_word = (_default_cookie_attributes(options.get("cookie"))
+                   and getattr(jar, "enabled", None) is True)
+        if on_word or cookies_work(jar, attrs, clock()):
             cookie = CookieStore(jar, attrs, clock)
-            if trusted and getattr(jar, "enabled", None) is True:
-                cookie.unconfirmed = {}  # taken on the browser's word: see confirm_cookies
+            if on_word:
+                cookie.unconfirmed = {}
         else:
             warn(NO_COOKIES)
     local = None
